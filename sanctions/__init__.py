@@ -1,0 +1,1 @@
+"""Check cross-border transfers against UN Security Council sanctions."""
