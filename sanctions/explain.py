@@ -1,0 +1,281 @@
+"""Findings and decisions: what the engine says, and the evidence for it.
+
+A :class:`Decision` is the answer for one transfer or deal: a verdict, the :class:`Finding` list (each with
+its citations, a sentence built from the actual facts, and the evidence: which field held which value), the
+rules considered but not applied and why (:class:`Considered`), and notes. Decisions are pydantic models at
+the boundary; :func:`to_json` renders one as canonical JSON, byte-identical for the same input and rulebook.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import string
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sanctions import compiled as C
+from sanctions.model import DateRange, Item, Transfer
+
+Verdict = Literal["prohibited", "authorisation_required", "review", "notification_required", "clear"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Citation(_Out):
+    """One legal basis of a finding."""
+
+    resolution: str = Field(description="Resolution and year, e.g. '1718 (2006)'.")
+    paragraph: str = Field(description="Operative paragraph, e.g. 'OP8(a)(i)'.")
+    adopted: dt.date
+    source: str
+    verified: bool = Field(description="False when the paragraph number was not checked against the text.")
+
+    def short(self) -> str:
+        mark = "" if self.verified else " [paragraph unverified]"
+        return f"UNSCR {self.resolution} {self.paragraph}{mark}"
+
+
+class Evidence(_Out):
+    """One fact that made a condition hold."""
+
+    field: str = Field(description="Field path, e.g. 'item.categories'.")
+    test: str = Field(description="The test that held, e.g. 'contains ammunition_and_related_materiel'.")
+    value: Any = Field(description="The transfer's value.")
+
+
+class Duty(_Out):
+    """A duty to notify or report, with its due date when the law sets one."""
+
+    who: str
+    to: str
+    what: str
+    due: dt.date | None = None
+
+
+class Finding(_Out):
+    """A rule that applies to a transfer (or to a pair of legs of a deal)."""
+
+    rule_id: str
+    title: str
+    regime: str
+    outcome: str
+    scope: Literal["item", "transfer", "deal"]
+    transfer_id: str
+    item_index: int | None = None
+    citations: list[Citation]
+    in_force: dict[str, dt.date | None]
+    explanation: str
+    evidence: list[Evidence]
+    duty: Duty | None = None
+    related: dict[str, Any] = Field(default_factory=dict, description="For deal findings: the legs involved.")
+    unverified_citations: bool = Field(description="True when any citation's paragraph is unverified.")
+
+
+class Considered(_Out):
+    """A rule that was considered for this subject, and what came of it."""
+
+    rule_id: str
+    status: Literal["fired", "exempted", "not_in_force", "no_match"]
+    reason: str
+    transfer_id: str | None = None
+    item_index: int | None = None
+    exemption: dict[str, Any] | None = None
+
+
+class Decision(_Out):
+    """The engine's answer for one transfer or deal."""
+
+    subject: dict[str, str] = Field(description="{'type': 'transfer'|'deal', 'id': ...}")
+    verdict: Verdict
+    as_of: dt.date | None
+    findings: list[Finding]
+    considered: list[Considered]
+    notes: list[str]
+    evaluator: str
+    rulebook: dict[str, Any]
+    screening: dict[str, Any] = Field(default_factory=dict, description="Party screening: performed or not, and "
+                                      "the list edition used.")
+
+    @property
+    def prohibited(self) -> bool:
+        return self.verdict == "prohibited"
+
+
+def to_json(decision: Decision | Sequence[Decision], *, indent: int | None = 2) -> str:
+    """Canonical JSON: sorted keys, fixed separators; byte-identical for equal decisions."""
+    if isinstance(decision, Decision):
+        data: Any = decision.model_dump(mode="json")
+    else:
+        data = [d.model_dump(mode="json") for d in decision]
+    return json.dumps(data, sort_keys=True, indent=indent, ensure_ascii=False,
+                      separators=(",", ": ") if indent else (",", ":"))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Display values for explanation templates
+# ----------------------------------------------------------------------------------------------------------------
+
+TRANSFER_PLACEHOLDERS = (
+    "transfer.id", "transfer.date", "transfer.kind", "transfer.purpose", "transfer.supplier", "transfer.recipient",
+    "transfer.origin_country", "transfer.destination_country", "transfer.route", "transfer.vessel",
+    "transfer.sts_vessel", "transfer.exemptions", "transfer.notifications", "transfer.intermediaries",
+)
+ITEM_PLACEHOLDERS = (
+    "item.description", "item.quantity", "item.hs_code", "item.category", "item.value", "item.origin_country",
+    "item.end_use", "item.end_user",
+)
+DEAL_PLACEHOLDERS = (
+    "deal.id", "leg.rule", "leg.title", "leg.rules", "leg.items", "counter.items", "counter.kind",
+) + tuple("leg." + p for p in TRANSFER_PLACEHOLDERS) + tuple("counter." + p for p in TRANSFER_PLACEHOLDERS)
+
+
+def placeholders_for(scope: str) -> frozenset[str]:
+    """The ``{placeholders}`` an explanation template of a rule with this scope may use."""
+    if scope == "deal":
+        return frozenset(DEAL_PLACEHOLDERS)
+    if scope == "item":
+        return frozenset(TRANSFER_PLACEHOLDERS + ITEM_PLACEHOLDERS)
+    return frozenset(TRANSFER_PLACEHOLDERS)
+
+
+def _num(v: float) -> str:
+    return f"{int(v):,}" if float(v).is_integer() else f"{v:,.2f}"
+
+
+def date_text(t: Transfer) -> str:
+    if isinstance(t.date, DateRange):
+        return f"{t.date.start.isoformat()} to {t.date.end.isoformat()}"
+    return t.date.isoformat()
+
+
+def transfer_display(t: Transfer) -> dict[str, str]:
+    """Human text for each transfer placeholder."""
+
+    def party(p: Any) -> str:
+        return f"{p.name} ({p.country})"
+
+    def vessel(v: Any) -> str:
+        if v is None:
+            return "no vessel given"
+        bits = [b for b in (f"IMO {v.imo}" if v.imo else "", f"flag {v.flag}" if v.flag else "") if b]
+        return v.name + (f" ({', '.join(bits)})" if bits else "")
+
+    return {
+        "transfer.id": t.id,
+        "transfer.date": date_text(t),
+        "transfer.kind": t.kind.value.replace("_", " "),
+        "transfer.purpose": t.purpose.value if t.purpose else "not declared",
+        "transfer.supplier": party(t.supplier),
+        "transfer.recipient": party(t.recipient),
+        "transfer.origin_country": t.origin_country,
+        "transfer.destination_country": t.destination_country,
+        "transfer.route": " -> ".join(f"{s.port} ({s.country})" for s in t.route) or "no route given",
+        "transfer.vessel": vessel(t.vessel),
+        "transfer.sts_vessel": vessel(t.sts_vessel),
+        "transfer.exemptions": ", ".join(f"{e.reference} ({e.granted_by})" for e in t.exemptions) or "none",
+        "transfer.notifications": ", ".join(
+            f"{n.to} on {n.date.isoformat()}" + (f" ({n.reference})" if n.reference else "") for n in t.notifications
+        ) or "none",
+        "transfer.intermediaries": ", ".join(party(p) for p in t.intermediaries) or "none",
+    }
+
+
+def item_display(item: Item, category: str | None) -> dict[str, str]:
+    """Human text for each item placeholder."""
+    q = item.quantity
+    v = item.value
+    return {
+        "item.description": item.description,
+        "item.quantity": f"{_num(q.value)} {q.unit.value}" if q else "quantity not given",
+        "item.hs_code": item.hs_code or "no HS code",
+        "item.category": (category or "uncategorised").replace("_", " "),
+        "item.value": f"{_num(v.amount)} {v.currency}" if v else "value not given",
+        "item.origin_country": item.origin_country or "",
+        "item.end_use": item.end_use.value.replace("_", " ") if item.end_use else "not declared",
+        "item.end_user": item.end_user or "not declared",
+    }
+
+
+class _Safe(dict):  # type: ignore[type-arg]
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def render(template: str, values: Mapping[str, str]) -> str:
+    """Fill a template whose placeholders were checked at load time. Never evaluates anything."""
+    out = []
+    for literal, name, _spec, _conv in string.Formatter().parse(template):
+        out.append(literal)
+        if name is not None:
+            out.append(values.get(name, "{" + name + "}"))
+    return "".join(out).strip()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Evidence: which leaves of a condition held on a fact
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def evidence(cond: C.Cond, fact: C.Fact, raw: Mapping[str, Any]) -> list[Evidence]:
+    """The tests that made ``cond`` hold on ``fact``, described with the transfer's own values."""
+    out: list[Evidence] = []
+    _collect(cond, fact, raw, out)
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for e in out:
+        if (e.field, e.test) not in seen:
+            seen.add((e.field, e.test))
+            unique.append(e)
+    return unique
+
+
+def _collect(cond: C.Cond, fact: C.Fact, raw: Mapping[str, Any], out: list[Evidence]) -> None:
+    if isinstance(cond, C.Test):
+        out.append(describe(cond, raw))
+    elif isinstance(cond, C.And):
+        for p in cond.parts:
+            _collect(p, fact, raw, out)
+    else:
+        for p in cond.parts:
+            if C.holds(p, fact):
+                _collect(p, fact, raw, out)
+                return
+
+
+def _show(v: Any) -> Any:
+    if isinstance(v, set | frozenset):
+        return sorted(v)
+    return v
+
+
+def describe(t: C.Test, raw: Mapping[str, Any]) -> Evidence:
+    """One test, in words, with the value it saw."""
+    key = t.key
+    if key.startswith("has:"):
+        path = key[4:]
+        return Evidence(field=path, test="is given" if t.value else "is not given", value=_show(raw.get(path)))
+    if "=" in key:
+        path, _, member = key.partition("=")
+        word = "contains" if t.value is True else "does not contain"
+        return Evidence(field=path, test=f"{word} {member}", value=_show(raw.get(path)))
+    if key.endswith("]"):
+        path, _, _ = key.partition("[:")
+        word = "starts with" if t.op == "eq" else "does not start with"
+        return Evidence(field=path, test=f"{word} {t.value}", value=raw.get(path))
+    value = raw.get(key)
+    shown: Any = value
+    const: Any = t.value
+    from sanctions.facts import FIELDS
+
+    if key in FIELDS and FIELDS[key].type == "date":
+        shown = dt.date.fromordinal(value).isoformat() if isinstance(value, int) and value > 0 else value
+        const = dt.date.fromordinal(int(t.value)).isoformat()
+    elif isinstance(const, float) and const.is_integer():
+        const = int(const)
+    words = {"eq": "is", "ne": "is not", "lt": "is below", "le": "is at most", "gt": "is above", "ge": "is at least"}
+    return Evidence(field=key, test=f"{words[t.op]} {const}", value=shown)
