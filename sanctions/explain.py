@@ -256,16 +256,17 @@ def _show(v: Any) -> Any:
 def describe(t: C.Test, raw: Mapping[str, Any]) -> Evidence:
     """One test, in words, with the value it saw."""
     key = t.key
+    positive = (t.op == "eq") == (t.value is not False)
     if key.startswith("has:"):
         path = key[4:]
-        return Evidence(field=path, test="is given" if t.value else "is not given", value=_show(raw.get(path)))
+        return Evidence(field=path, test="is given" if positive else "is not given", value=_show(raw.get(path)))
     if "=" in key:
         path, _, member = key.partition("=")
-        word = "contains" if t.value is True else "does not contain"
+        word = "contains" if positive else "does not contain"
         return Evidence(field=path, test=f"{word} {member}", value=_show(raw.get(path)))
     if key.endswith("]"):
         path, _, _ = key.partition("[:")
-        word = "starts with" if t.op == "eq" else "does not start with"
+        word = "starts with" if positive else "does not start with"
         return Evidence(field=path, test=f"{word} {t.value}", value=raw.get(path))
     value = raw.get(key)
     shown: Any = value
