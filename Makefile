@@ -1,0 +1,30 @@
+# Two commands do everything on a fresh machine (Python >= 3.11 and a C compiler for durable-rules):
+#   make demo   set up, then judge the founding case (DPRK-Russia 2023-24) leg by leg
+#   make test   set up, then run the whole test suite
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+
+.PHONY: demo test test-thorough bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: $(VENV)/.installed
+	@$(VENV)/bin/check-transfer fixtures/dprk_russia_arms_for_oil.json; code=$$?; \
+	  echo "(exit code $$code: 1 means at least one prohibited finding)"; test $$code -le 1
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q
+
+test-thorough: $(VENV)/.installed
+	SANCTIONS_HYPOTHESIS_PROFILE=thorough $(PY) -m pytest -q
+
+bench: $(VENV)/.installed
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis
