@@ -41,13 +41,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
-from sanctions.exc import InvalidInput, ListError
+from sanctions.exc import FieldProblem, InvalidInput, ListError
 from sanctions.unlist import EntryKind, ListedEntry, ListEdition
 
 __all__ = [
@@ -565,7 +565,8 @@ def _birth(value: date | int | str) -> tuple[date | None, int]:
     try:
         d = date.fromisoformat(text[:10])
     except ValueError as exc:
-        raise InvalidInput("birth_date must be YYYY or YYYY-MM-DD", problems=()) from exc
+        raise InvalidInput("birth_date must be a date, a year, or YYYY-MM-DD text", problems=[
+            FieldProblem("birth_date", "not a date or year", value)]) from exc
     return d, d.year
 
 
@@ -813,5 +814,3 @@ def screen_many(
             out[n] = index.screen(n, kind=kind, country=country, threshold=threshold, limit=limit)
     return out
 
-
-Kind = Literal["individual", "entity"]
