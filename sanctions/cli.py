@@ -128,8 +128,7 @@ def _check(argv: list[str]) -> int:
                 if args.format == "jsonl":
                     out.write(json.dumps({"error": rec.error.to_dict()}, sort_keys=True, ensure_ascii=False) + "\n")
                 continue
-            decision = engine.check(rec.value, as_of=args.as_of)
-            decision = _with_screening(decision, rec.value, screener, engine, args.as_of)
+            decision = _judge(engine, rec.value, screener, args.as_of)
             if ledger is not None:
                 decision = ledger(decision, rec.value, args.as_of)
             if audit:
@@ -170,12 +169,13 @@ def _screener(args: argparse.Namespace) -> Any:
     return screening.screener_for(args.list_path)
 
 
-def _with_screening(decision: Any, subject: Any, screener: Any, engine: Any, as_of: dt.date | None) -> Any:
+def _judge(engine: Any, subject: Any, screener: Any, as_of: dt.date | None) -> Any:
     if isinstance(screener, tuple):
+        decision = engine.check(subject, as_of=as_of)
         return decision.model_copy(update={"screening": {"performed": False, "reason": screener[1]}})
     from sanctions import screening
 
-    return screening.apply(decision, subject, screener, engine.rulebook, as_of=as_of)
+    return screening.check(engine, subject, screener, as_of=as_of)
 
 
 def _open_ledger(path: str) -> Any:
@@ -221,6 +221,16 @@ def format_text(decision: Any) -> str:
                        for e in f.evidence)
         if ev:
             lines.append(_wrap("Evidence: " + ev, "    "))
+        for h in f.related.get("listings", []):
+            if h.get("in_force_on_date"):
+                lines.append(_wrap(
+                    f"Listing: {h['reference_number']} {h['primary_name']} ({h['regime']}, listed "
+                    f"{h.get('listed_on') or '?'}); {h['role']} {h['party']!r} matched {h['matched_quality']} "
+                    f"name {h['matched_name']!r}, score {h['score']:.1f}", "    "))
+        for h in f.related.get("vessel_listings", []):
+            if h.get("in_force_on_date"):
+                lines.append(_wrap(f"Vessel: {h['designated_name']} (IMO {h['imo']}) designated "
+                                   f"{h['designated_on']} under {h['basis']}; matched on {h['matched_on']}", "    "))
         if f.duty:
             due = f", due {f.duty.due.isoformat()}" if f.duty.due else ""
             lines.append(_wrap(f"Duty: {f.duty.who} to notify {f.duty.to} of {f.duty.what}{due}", "    "))

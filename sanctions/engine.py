@@ -106,22 +106,27 @@ class Engine:
     def evaluator_name(self) -> str:
         return self.evaluator.name
 
-    def check(self, subject: Transfer | Deal, *, as_of: dt.date | None = None) -> Decision:
+    def check(self, subject: Transfer | Deal, *, as_of: dt.date | None = None, screening: Any = None) -> Decision:
         """Judge one transfer or one deal.
 
         Args:
             subject: The transfer or deal.
             as_of: Judge under the law in force on this date instead of the transfer's own dates.
+            screening: Party and vessel screening hits (:class:`sanctions.screening.Screening`); without
+                it, designated-party rules cannot fire and the decision says screening was not performed.
         """
         transfers = list(subject.transfers) if isinstance(subject, Deal) else [subject]
         deal_id = subject.id if isinstance(subject, Deal) else None
-        facts = self._facts(transfers, deal_id)
+        facts = self._facts(transfers, deal_id, screening)
         matches = self.evaluator.match([f.fact for f in facts])
         findings, considered, fired = self._judge(facts, matches, as_of)
         if isinstance(subject, Deal) and self.rulebook.compiled.join_patterns and findings:
             findings += self._deal_findings(subject, facts, findings, as_of, considered, fired)
         considered += self._unmatched(fired, considered)
-        return self._decision(subject, findings, considered, facts, as_of)
+        decision = self._decision(subject, findings, considered, facts, as_of)
+        if screening is not None:
+            decision = screening.annotate(decision)
+        return decision
 
     def check_many(self, subjects: Iterable[Transfer | Deal], *, as_of: dt.date | None = None) -> Iterator[Decision]:
         """Judge many transfers or deals, one decision each, in order."""
@@ -130,11 +135,11 @@ class Engine:
 
     # -- facts -------------------------------------------------------------------------------------------------
 
-    def _facts(self, transfers: Sequence[Transfer], deal_id: str | None) -> list[_Fact]:
+    def _facts(self, transfers: Sequence[Transfer], deal_id: str | None, screening: Any = None) -> list[_Fact]:
         defaults = self.rulebook.compiled.defaults
         out: list[_Fact] = []
         for t in transfers:
-            t_raw = transfer_raw(t, deal_id)
+            t_raw = transfer_raw(t, deal_id, screening)
             out.append(_Fact(len(out), "transfer", t, None, t_raw, project(t_raw, "transfer", len(out),
                                                                               defaults["transfer"])))
             for i, item in enumerate(t.items):

@@ -90,6 +90,11 @@ _FIELDS: list[FieldSpec] = [
     FieldSpec("transfer.committee_exemption", "bool", "transfer", "A committee granted an exemption for it."),
     FieldSpec("transfer.in_deal", "bool", "transfer", "The transfer is a leg of a deal."),
     FieldSpec("transfer.deal_id", "str", "transfer", "Id of the deal it belongs to (empty when none)."),
+    FieldSpec("transfer.designated_regimes", "set", "transfer",
+              "Regimes under which a party of the transfer was listed on the transfer's date (from list screening)."),
+    FieldSpec("transfer.designated_vessel", "bool", "transfer",
+              "The carrying or ship-to-ship vessel was designated by the 1718 Committee on the transfer's date."),
+    FieldSpec("transfer.screened", "bool", "transfer", "Parties were screened against a UN list edition."),
     FieldSpec("item.index", "num", "item", "Position of the item in the transfer, from 0."),
     FieldSpec("item.category", "str", "item", "Declared category, or the one derived from the HS code.",
               _enum(Category)),
@@ -158,8 +163,8 @@ def day(d: dt.date) -> int:
     return d.toordinal()
 
 
-def transfer_raw(t: Transfer, deal_id: str | None = None) -> Raw:
-    """The ``transfer.*`` fields of a transfer."""
+def transfer_raw(t: Transfer, deal_id: str | None = None, screening: Any = None) -> Raw:
+    """The ``transfer.*`` fields of a transfer (with the screening hits for it, when screened)."""
     countries = {t.origin_country, t.destination_country, t.supplier.country, t.recipient.country}
     countries |= {p.country for p in t.intermediaries}
     countries |= {s.country for s in t.route}
@@ -190,6 +195,9 @@ def transfer_raw(t: Transfer, deal_id: str | None = None) -> Raw:
         "transfer.committee_exemption": bool(t.exemptions),
         "transfer.in_deal": deal_id is not None,
         "transfer.deal_id": deal_id,
+        "transfer.designated_regimes": screening.regimes(t.id) if screening is not None else set(),
+        "transfer.designated_vessel": screening.vessel_designated(t.id) if screening is not None else False,
+        "transfer.screened": screening is not None,
     }
 
 
