@@ -60,8 +60,18 @@ __all__ = [
 GENESIS = "0" * 64
 """prev_hash of the first entry."""
 
-_FIELDS = ("seq", "time", "input", "input_hash", "rulebook_hash", "editions", "evaluator", "result",
-           "prev_hash", "entry_hash")
+_FIELDS = (
+    "seq",
+    "time",
+    "input",
+    "input_hash",
+    "rulebook_hash",
+    "editions",
+    "evaluator",
+    "result",
+    "prev_hash",
+    "entry_hash",
+)
 
 
 def _sha(text: str) -> str:
@@ -165,9 +175,9 @@ class ReplayReport:
         return f"entry {self.seq}: today's decision differs at {len(self.differences)} path(s): {shown}"
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Appending
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def _head_path(path: Path) -> Path:
@@ -181,16 +191,18 @@ def _read_tail(fd: int) -> bytes:
         return b""
     last = os.pread(fd, 1, size - 1)
     if last != b"\n":
-        raise AuditError("the audit log ends in a partial line (an interrupted or damaged write); "
-                         "run verify, and repair the log before appending")
-    pos, buf = size - 1, b""                      # buf holds [pos, size - 1): the last line, growing left
+        raise AuditError(
+            "the audit log ends in a partial line (an interrupted or damaged write); "
+            "run verify, and repair the log before appending"
+        )
+    pos, buf = size - 1, b""  # buf holds [pos, size - 1): the last line, growing left
     while pos > 0:
         start = max(0, pos - 4096)
         buf = os.pread(fd, pos - start, start) + buf
         pos = start
         cut = buf.rfind(b"\n")
         if cut >= 0:
-            return buf[cut + 1:]
+            return buf[cut + 1 :]
     return buf
 
 
@@ -205,8 +217,16 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def append(path: str | os.PathLike[str], *, input: Any, result: dict[str, Any], rulebook_hash: str,
-           editions: Sequence[Any] = (), evaluator: str, now: dt.datetime | None = None) -> AuditEntry:
+def append(
+    path: str | os.PathLike[str],
+    *,
+    input: Any,
+    result: dict[str, Any],
+    rulebook_hash: str,
+    editions: Sequence[Any] = (),
+    evaluator: str,
+    now: dt.datetime | None = None,
+) -> AuditEntry:
     """Append one decision to the log (created when missing), atomically and safely across processes.
 
     Args:
@@ -228,8 +248,11 @@ def append(path: str | os.PathLike[str], *, input: Any, result: dict[str, Any], 
         raise AuditError("an audit result must be a JSON object")
     file = Path(path)
     file.parent.mkdir(parents=True, exist_ok=True)
-    stamp = (now.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-             if now is not None else _now())
+    stamp = (
+        now.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        if now is not None
+        else _now()
+    )
     fd = os.open(file, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -245,9 +268,15 @@ def append(path: str | os.PathLike[str], *, input: Any, result: dict[str, Any], 
                 seq, prev = 1, GENESIS
             data = _normal(input)
             body = {
-                "seq": seq, "time": stamp, "input": data, "input_hash": _sha(canonical_json(data)),
-                "rulebook_hash": str(rulebook_hash), "editions": _normal(list(editions)), "evaluator": str(evaluator),
-                "result": _normal(result), "prev_hash": prev,
+                "seq": seq,
+                "time": stamp,
+                "input": data,
+                "input_hash": _sha(canonical_json(data)),
+                "rulebook_hash": str(rulebook_hash),
+                "editions": _normal(list(editions)),
+                "evaluator": str(evaluator),
+                "result": _normal(result),
+                "prev_hash": prev,
             }
             body["entry_hash"] = _sha(canonical_json(body))
             _write_all(fd, (canonical_json(body) + "\n").encode("utf-8"))
@@ -272,9 +301,9 @@ def _write_head(file: Path, seq: int, entry_hash: str) -> None:
     os.replace(tmp, head)
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Reading and verifying
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def _lines(file: Path) -> tuple[list[bytes], bool]:
@@ -333,8 +362,12 @@ def verify(path: str | os.PathLike[str], *, expect_head: str | None = None) -> V
 
     for n, raw in enumerate(lines, 1):
         if n == len(lines) and not complete:
-            bad(expected, n, f"line {n} is cut short (no newline at the end): the log was truncated "
-                             "or a write was interrupted")
+            bad(
+                expected,
+                n,
+                f"line {n} is cut short (no newline at the end): the log was truncated "
+                "or a write was interrupted",
+            )
             break
         try:
             data = json.loads(raw)
@@ -346,8 +379,11 @@ def verify(path: str | os.PathLike[str], *, expect_head: str | None = None) -> V
             continue
         if set(data) != set(_FIELDS):
             missing, extra = set(_FIELDS) - set(data), set(data) - set(_FIELDS)
-            bad(data.get("seq", expected) if isinstance(data.get("seq"), int) else expected, n,
-                f"line {n} has the wrong fields (missing {sorted(missing)}, unexpected {sorted(extra)})")
+            bad(
+                data.get("seq", expected) if isinstance(data.get("seq"), int) else expected,
+                n,
+                f"line {n} has the wrong fields (missing {sorted(missing)}, unexpected {sorted(extra)})",
+            )
             expected += 1
             continue
         entry = _entry(data)
@@ -357,18 +393,37 @@ def verify(path: str | os.PathLike[str], *, expect_head: str | None = None) -> V
             continue
         if entry.seq != expected:
             if entry.seq > expected:
-                gone = f"entry {expected}" if entry.seq == expected + 1 else f"entries {expected}-{entry.seq - 1}"
-                bad(expected, n, f"expected entry {expected} at line {n} but found entry {entry.seq}: "
-                                 f"{gone} deleted or moved")
+                gone = (
+                    f"entry {expected}"
+                    if entry.seq == expected + 1
+                    else f"entries {expected}-{entry.seq - 1}"
+                )
+                bad(
+                    expected,
+                    n,
+                    f"expected entry {expected} at line {n} but found entry {entry.seq}: "
+                    f"{gone} deleted or moved",
+                )
             else:
-                bad(entry.seq, n, f"entry {entry.seq} at line {n} comes after entry {expected - 1}: "
-                                  "lines were reordered or duplicated")
+                bad(
+                    entry.seq,
+                    n,
+                    f"entry {entry.seq} at line {n} comes after entry {expected - 1}: "
+                    "lines were reordered or duplicated",
+                )
         if entry.prev_hash != prev_hash:
-            bad(entry.seq, n, f"entry {entry.seq}'s prev_hash does not match the entry before it: "
-                              "an earlier line was changed, removed or moved")
+            bad(
+                entry.seq,
+                n,
+                f"entry {entry.seq}'s prev_hash does not match the entry before it: "
+                "an earlier line was changed, removed or moved",
+            )
         if entry.computed_hash() != entry.entry_hash:
-            bad(entry.seq, n, f"entry {entry.seq} was changed after it was written (entry_hash does not match "
-                              "its content)")
+            bad(
+                entry.seq,
+                n,
+                f"entry {entry.seq} was changed after it was written (entry_hash does not match its content)",
+            )
         if _sha(canonical_json(entry.input)) != entry.input_hash:
             bad(entry.seq, n, f"entry {entry.seq}'s input does not match its input_hash")
         if raw.decode("utf-8", "replace") != canonical_json(data):
@@ -387,13 +442,19 @@ def verify(path: str | os.PathLike[str], *, expect_head: str | None = None) -> V
             bad(last_seq + 1, len(lines), f"the head file {head.name} is damaged")
         else:
             if hseq > last_seq:
-                bad(last_seq + 1, len(lines) + 1, f"the log ends at entry {last_seq} but its head file records "
-                                                  f"entry {hseq}: entries were cut off the end")
+                bad(
+                    last_seq + 1,
+                    len(lines) + 1,
+                    f"the log ends at entry {last_seq} but its head file records "
+                    f"entry {hseq}: entries were cut off the end",
+                )
             elif hashes.get(hseq, hhash) != hhash:
                 bad(hseq, 0, f"entry {hseq} differs from the one the head file recorded")
             elif hseq < last_seq:
-                warnings.append(f"the head file records entry {hseq}, the log has {last_seq}; an append was "
-                                "interrupted before the head was updated, or the head file is an old copy")
+                warnings.append(
+                    f"the head file records entry {hseq}, the log has {last_seq}; an append was "
+                    "interrupted before the head was updated, or the head file is an old copy"
+                )
     elif lines:
         warnings.append(f"no head file {head.name}: truncation at the end cannot be detected")
     if expect_head is not None and expect_head not in hashes.values():
@@ -401,9 +462,16 @@ def verify(path: str | os.PathLike[str], *, expect_head: str | None = None) -> V
 
     problems.sort(key=lambda p: (p.line if p.line else 10**12, p.seq))
     first = problems[0] if problems else None
-    return VerifyReport(ok=not problems, entries=count, last_seq=last_seq, head_hash=prev_hash,
-                        first_bad_seq=first.seq if first else None, reason=first.reason if first else "",
-                        problems=tuple(problems), warnings=tuple(warnings))
+    return VerifyReport(
+        ok=not problems,
+        entries=count,
+        last_seq=last_seq,
+        head_hash=prev_hash,
+        first_bad_seq=first.seq if first else None,
+        reason=first.reason if first else "",
+        problems=tuple(problems),
+        warnings=tuple(warnings),
+    )
 
 
 def get(path: str | os.PathLike[str], seq: int) -> AuditEntry:
@@ -422,9 +490,9 @@ def get(path: str | os.PathLike[str], seq: int) -> AuditEntry:
     raise AuditError(f"{path}: no audit entry {seq}")
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Replay
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -454,14 +522,23 @@ def diff_paths(a: Any, b: Any, path: str = "$") -> list[str]:
         if len(a) != len(b):
             out.append(f"{path}[{min(len(a), len(b))}]")
         return out
-    if type(a) is not type(b) and not (isinstance(a, int | float) and isinstance(b, int | float)
-                                       and not isinstance(a, bool) and not isinstance(b, bool)):
+    if type(a) is not type(b) and not (
+        isinstance(a, int | float)
+        and isinstance(b, int | float)
+        and not isinstance(a, bool)
+        and not isinstance(b, bool)
+    ):
         return [path]
     return [] if a == b else [path]
 
 
-def replay(path: str | os.PathLike[str], seq: int, check: Callable[[Any], dict[str, Any]], *,
-           ignore: Sequence[str] = ()) -> ReplayReport:
+def replay(
+    path: str | os.PathLike[str],
+    seq: int,
+    check: Callable[[Any], dict[str, Any]],
+    *,
+    ignore: Sequence[str] = (),
+) -> ReplayReport:
     """Re-run a recorded decision and compare it with today's.
 
     Args:
@@ -479,12 +556,21 @@ def replay(path: str | os.PathLike[str], seq: int, check: Callable[[Any], dict[s
     entry = get(path, seq)
     today = _normal(check(json.loads(canonical_json(entry.input))))
     if not isinstance(today, dict):
-        raise AuditError(f"replay of entry {seq}: the check returned {type(today).__name__}, not a JSON object")
+        raise AuditError(
+            f"replay of entry {seq}: the check returned {type(today).__name__}, not a JSON object"
+        )
     diffs = diff_paths(entry.result, today)
     kept = [d for d in diffs if not any(fnmatch.fnmatchcase(d, pat) for pat in ignore)]
-    return ReplayReport(seq=seq, identical=not kept, differences=tuple(kept), recorded=entry.result, today=today,
-                        input_hash=entry.input_hash, rulebook_hash=entry.rulebook_hash,
-                        ignored=tuple(d for d in diffs if d not in kept))
+    return ReplayReport(
+        seq=seq,
+        identical=not kept,
+        differences=tuple(kept),
+        recorded=entry.result,
+        today=today,
+        input_hash=entry.input_hash,
+        rulebook_hash=entry.rulebook_hash,
+        ignored=tuple(d for d in diffs if d not in kept),
+    )
 
 
 class AuditLog:
@@ -493,11 +579,26 @@ class AuditLog:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
 
-    def append(self, *, input: Any, result: dict[str, Any], rulebook_hash: str, editions: Sequence[Any] = (),
-               evaluator: str, now: dt.datetime | None = None) -> AuditEntry:
+    def append(
+        self,
+        *,
+        input: Any,
+        result: dict[str, Any],
+        rulebook_hash: str,
+        editions: Sequence[Any] = (),
+        evaluator: str,
+        now: dt.datetime | None = None,
+    ) -> AuditEntry:
         """See :func:`append`."""
-        return append(self.path, input=input, result=result, rulebook_hash=rulebook_hash, editions=editions,
-                      evaluator=evaluator, now=now)
+        return append(
+            self.path,
+            input=input,
+            result=result,
+            rulebook_hash=rulebook_hash,
+            editions=editions,
+            evaluator=evaluator,
+            now=now,
+        )
 
     def verify(self, *, expect_head: str | None = None) -> VerifyReport:
         """See :func:`verify`."""
@@ -507,7 +608,9 @@ class AuditLog:
         """See :func:`get`."""
         return get(self.path, seq)
 
-    def replay(self, seq: int, check: Callable[[Any], dict[str, Any]], *, ignore: Sequence[str] = ()) -> ReplayReport:
+    def replay(
+        self, seq: int, check: Callable[[Any], dict[str, Any]], *, ignore: Sequence[str] = ()
+    ) -> ReplayReport:
         """See :func:`replay`."""
         return replay(self.path, seq, check, ignore=ignore)
 

@@ -59,8 +59,11 @@ class QuantitySpec(_Spec):
     """What a cap counts."""
 
     unit: Unit = Field(description="The cap's unit; ledger totals are kept in it.")
-    product: str | None = Field(default=None, description="Product used to convert between mass and volume when "
-                                "the item does not name one, e.g. 'crude_oil'. See sanctions/data/unit_factors.yaml.")
+    product: str | None = Field(
+        default=None,
+        description="Product used to convert between mass and volume when "
+        "the item does not name one, e.g. 'crude_oil'. See sanctions/data/unit_factors.yaml.",
+    )
 
 
 class AltLimit(_Spec):
@@ -73,14 +76,20 @@ class AltLimit(_Spec):
 class CapSpec(_Spec):
     """A quantitative cap across shipments, as a rule file states it."""
 
-    id: str = Field(min_length=1, max_length=128, pattern=r"^[a-z0-9][a-z0-9._\-]*$",
-                    description="Stable id; the ledger key. Lower case, dots and dashes.")
+    id: str = Field(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[a-z0-9][a-z0-9._\-]*$",
+        description="Stable id; the ledger key. Lower case, dots and dashes.",
+    )
     quantity: QuantitySpec = Field(description="What is counted and in which unit.")
     limit: PositiveAmount = Field(description="The limit per period, in quantity.unit.")
     alt_limit: AltLimit | None = Field(default=None, description="A second limit in another unit.")
     period: PeriodSpec = Field(description="How the cap's periods run.")
-    thresholds: tuple[float, ...] = Field(default=(0.75, 0.9, 0.95), description="Fractions of the limit at "
-                                          "which an alert is due, ascending, each in (0, 1].")
+    thresholds: tuple[float, ...] = Field(
+        default=(0.75, 0.9, 0.95),
+        description="Fractions of the limit at which an alert is due, ascending, each in (0, 1].",
+    )
     scope: str = Field(default="", max_length=2000, description="What the cap covers, in words.")
 
     @field_validator("thresholds")
@@ -187,16 +196,34 @@ class CapAssessment:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (decimals as strings)."""
+
         def m(x: MeasureAssessment) -> dict[str, Any]:
-            return {"ledger_id": x.ledger_id, "unit": x.unit, "limit": str(x.limit), "total_before": str(x.total_before),
-                    "amount": str(x.amount), "total_after": str(x.total_after), "fraction": x.fraction,
-                    "over_cap": x.over_cap}
+            return {
+                "ledger_id": x.ledger_id,
+                "unit": x.unit,
+                "limit": str(x.limit),
+                "total_before": str(x.total_before),
+                "amount": str(x.amount),
+                "total_after": str(x.total_after),
+                "fraction": x.fraction,
+                "over_cap": x.over_cap,
+            }
+
         return {
-            "cap_id": self.cap_id, "period": self.period, "total_before": str(self.total_before),
-            "amount": str(self.amount), "total_after": str(self.total_after), "limit": str(self.limit),
-            "unit": self.unit, "fraction": self.fraction, "crossed_thresholds": list(self.crossed_thresholds),
-            "reached_thresholds": list(self.reached_thresholds), "over_cap": self.over_cap, "binding": self.binding,
-            "remaining": str(self.remaining), "measures": [m(x) for x in self.measures],
+            "cap_id": self.cap_id,
+            "period": self.period,
+            "total_before": str(self.total_before),
+            "amount": str(self.amount),
+            "total_after": str(self.total_after),
+            "limit": str(self.limit),
+            "unit": self.unit,
+            "fraction": self.fraction,
+            "crossed_thresholds": list(self.crossed_thresholds),
+            "reached_thresholds": list(self.reached_thresholds),
+            "over_cap": self.over_cap,
+            "binding": self.binding,
+            "remaining": str(self.remaining),
+            "measures": [m(x) for x in self.measures],
             "unassessed": list(self.unassessed),
         }
 
@@ -216,11 +243,15 @@ def _inputs(amounts: Any) -> list[CapInput]:
             elif isinstance(a, Quantity | Mapping):
                 out.append(CapInput(i, Quantity.model_validate(a)))
             else:
-                raise InvalidInput("cap amounts must be quantities or CapInput items",
-                                   problems=[FieldProblem(f"[{i}]", "not a quantity", a)])
+                raise InvalidInput(
+                    "cap amounts must be quantities or CapInput items",
+                    problems=[FieldProblem(f"[{i}]", "not a quantity", a)],
+                )
         return out
-    raise InvalidInput("cap amount must be a quantity {value, unit}, a CapInput or a list of them",
-                       problems=[FieldProblem("", "not a quantity", amounts)])
+    raise InvalidInput(
+        "cap amount must be a quantity {value, unit}, a CapInput or a list of them",
+        problems=[FieldProblem("", "not a quantity", amounts)],
+    )
 
 
 def _measure_amount(cap: CapSpec, unit: Unit, item: CapInput) -> tuple[Decimal, Decimal, str] | str:
@@ -231,13 +262,17 @@ def _measure_amount(cap: CapSpec, unit: Unit, item: CapInput) -> tuple[Decimal, 
             return f"{where}: no declared value, so the {cap.id} limit in USD was not judged"
         if item.value.currency != "USD":
             raise InvalidInput(
-                f"cap {cap.id} counts US dollars but {where}.value is in {item.value.currency}; give it in USD",
-                problems=[FieldProblem(f"{where}.value.currency", "the cap counts USD", item.value.currency)])
+                f"cap {cap.id} counts US dollars but {where}.value is in {item.value.currency}; "
+                "give it in USD",
+                problems=[FieldProblem(f"{where}.value.currency", "the cap counts USD", item.value.currency)],
+            )
         amount = to_decimal(item.value.amount)
         return amount, amount, "USD"
     if item.quantity is None:
-        raise InvalidInput(f"cap {cap.id} counts {unit.value} but {where} has no quantity",
-                           problems=[FieldProblem(f"{where}.quantity", "required where a cap applies", None)])
+        raise InvalidInput(
+            f"cap {cap.id} counts {unit.value} but {where} has no quantity",
+            problems=[FieldProblem(f"{where}.quantity", "required where a cap applies", None)],
+        )
     q = item.quantity
     try:
         amount = convert(q.value, q.unit, unit, product=item.product or cap.quantity.product)
@@ -246,8 +281,14 @@ def _measure_amount(cap: CapSpec, unit: Unit, item: CapInput) -> tuple[Decimal, 
     return amount, to_decimal(q.value), q.unit.value
 
 
-def assess(cap: CapSpec, ledger: Ledger | None, amounts: Quantity | CapInput | Mapping[str, Any] | Sequence[Any], *,
-           on: dt.date, exclude_transfer: str | None = None) -> CapAssessment:
+def assess(
+    cap: CapSpec,
+    ledger: Ledger | None,
+    amounts: Quantity | CapInput | Mapping[str, Any] | Sequence[Any],
+    *,
+    on: dt.date,
+    exclude_transfer: str | None = None,
+) -> CapAssessment:
     """Judge new amounts against a cap, given what the ledger holds for the period of ``on``.
 
     Args:
@@ -278,10 +319,25 @@ def assess(cap: CapSpec, ledger: Ledger | None, amounts: Quantity | CapInput | M
             unassessed.extend(missing)
             continue
         amount = sum((r[0] for _, r in got if not isinstance(r, str)), Decimal(0))
-        before = ledger.total(ledger_id, period, exclude_transfer=exclude_transfer) if ledger is not None else Decimal(0)
+        before = (
+            ledger.total(ledger_id, period, exclude_transfer=exclude_transfer)
+            if ledger is not None
+            else Decimal(0)
+        )
         after = before + amount
-        measures.append(MeasureAssessment(ledger_id, unit.value, limit, before, amount, after,
-                                          float(before / limit), float(after / limit), after > limit))
+        measures.append(
+            MeasureAssessment(
+                ledger_id,
+                unit.value,
+                limit,
+                before,
+                amount,
+                after,
+                float(before / limit),
+                float(after / limit),
+                after > limit,
+            )
+        )
         for it, r in got:
             assert not isinstance(r, str)
             lines.append(LedgerLine(ledger_id, period, it.item_index, r[0], unit.value, r[1], r[2]))
@@ -293,8 +349,19 @@ def assess(cap: CapSpec, ledger: Ledger | None, amounts: Quantity | CapInput | M
     crossed = tuple(t for t in cap.thresholds if f_before < Decimal(str(t)) <= f_after)
     reached = tuple(t for t in cap.thresholds if Decimal(str(t)) <= f_after)
     return CapAssessment(
-        cap_id=cap.id, period=period, total_before=binding.total_before, amount=binding.amount,
-        total_after=binding.total_after, limit=binding.limit, unit=binding.unit, fraction=float(f_after),
-        crossed_thresholds=crossed, reached_thresholds=reached, over_cap=any(x.over_cap for x in measures),
-        binding=binding.ledger_id, measures=tuple(measures), unassessed=tuple(unassessed), lines=tuple(lines),
+        cap_id=cap.id,
+        period=period,
+        total_before=binding.total_before,
+        amount=binding.amount,
+        total_after=binding.total_after,
+        limit=binding.limit,
+        unit=binding.unit,
+        fraction=float(f_after),
+        crossed_thresholds=crossed,
+        reached_thresholds=reached,
+        over_cap=any(x.over_cap for x in measures),
+        binding=binding.ledger_id,
+        measures=tuple(measures),
+        unassessed=tuple(unassessed),
+        lines=tuple(lines),
     )

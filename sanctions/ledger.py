@@ -62,9 +62,9 @@ SCHEMA_VERSION = 1
 MICRO = Decimal("0.000001")
 _MICRO_FACTOR = 1_000_000
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Canonical JSON and hashing
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def _jsonable(value: Any) -> Any:
@@ -88,7 +88,9 @@ def canonical_json(value: Any) -> str:
 
     Pydantic models are dumped in JSON mode first; dates become ISO strings, Decimals strings.
     """
-    return json.dumps(_jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return json.dumps(
+        _jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
 def content_hash(value: Any) -> str:
@@ -96,9 +98,9 @@ def content_hash(value: Any) -> str:
     return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Periods
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 class PeriodSpec(BaseModel):
@@ -115,8 +117,9 @@ class PeriodSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: Literal["calendar_year", "twelve_months", "fixed"] = Field(description="How periods run.")
-    start: dt.date | None = Field(default=None, description="First day the cap applies (first period's start "
-                                  "for twelve_months).")
+    start: dt.date | None = Field(
+        default=None, description="First day the cap applies (first period's start for twelve_months)."
+    )
     end: dt.date | None = Field(default=None, description="Last day the cap applies.")
 
     @model_validator(mode="after")
@@ -139,9 +142,21 @@ def _spec(spec: PeriodSpec | Mapping[str, Any] | str) -> PeriodSpec:
     if isinstance(spec, str):
         m = _SPEC_TEXT.match(spec)
         if not m or (m.group(1) == "twelve_months_from" and not m.group(2)):
-            raise InvalidInput(f"unknown period spec {spec!r}", problems=[FieldProblem(
-                "period", "unknown period spec", spec, "use 'calendar_year' or 'twelve_months_from(YYYY-MM-DD)'")])
-        spec = {"kind": "calendar_year" if m.group(1) == "calendar_year" else "twelve_months", "start": m.group(2)}
+            raise InvalidInput(
+                f"unknown period spec {spec!r}",
+                problems=[
+                    FieldProblem(
+                        "period",
+                        "unknown period spec",
+                        spec,
+                        "use 'calendar_year' or 'twelve_months_from(YYYY-MM-DD)'",
+                    )
+                ],
+            )
+        spec = {
+            "kind": "calendar_year" if m.group(1) == "calendar_year" else "twelve_months",
+            "start": m.group(2),
+        }
     try:
         return PeriodSpec.model_validate(spec)
     except Exception as err:  # pydantic ValidationError: keep the message, our type
@@ -165,11 +180,15 @@ def period_bounds(spec: PeriodSpec | Mapping[str, Any] | str, date: dt.date) -> 
     if isinstance(date, dt.datetime):
         date = date.date()
     if s.start and date < s.start:
-        raise InvalidInput(f"{date.isoformat()} is before the cap applies (from {s.start.isoformat()})",
-                           problems=[FieldProblem("date", "before the cap's first period", date.isoformat())])
+        raise InvalidInput(
+            f"{date.isoformat()} is before the cap applies (from {s.start.isoformat()})",
+            problems=[FieldProblem("date", "before the cap's first period", date.isoformat())],
+        )
     if s.end and date > s.end:
-        raise InvalidInput(f"{date.isoformat()} is after the cap ends ({s.end.isoformat()})",
-                           problems=[FieldProblem("date", "after the cap's last period", date.isoformat())])
+        raise InvalidInput(
+            f"{date.isoformat()} is after the cap ends ({s.end.isoformat()})",
+            problems=[FieldProblem("date", "after the cap's last period", date.isoformat())],
+        )
     if s.kind == "fixed":
         assert s.start and s.end
         return s.start, s.end
@@ -215,13 +234,15 @@ def parse_period(key: str) -> tuple[dt.date, dt.date]:
         a, b = key.split("/")
         return dt.date.fromisoformat(a), dt.date.fromisoformat(b)
     except ValueError:
-        raise InvalidInput(f"not a period key: {key!r}",
-                           problems=[FieldProblem("period", "expected YYYY or YYYY-MM-DD/YYYY-MM-DD", key)]) from None
+        raise InvalidInput(
+            f"not a period key: {key!r}",
+            problems=[FieldProblem("period", "expected YYYY or YYYY-MM-DD/YYYY-MM-DD", key)],
+        ) from None
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Records
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def _dec(value: Any, what: str) -> Decimal:
@@ -258,14 +279,20 @@ class LedgerLine:
         object.__setattr__(self, "unit", _text(self.unit))
         object.__setattr__(self, "original_unit", _text(self.original_unit))
         if self.quantity < 0:
-            raise InvalidInput("a ledger quantity cannot be negative",
-                               problems=[FieldProblem("quantity", "negative", str(self.quantity))])
+            raise InvalidInput(
+                "a ledger quantity cannot be negative",
+                problems=[FieldProblem("quantity", "negative", str(self.quantity))],
+            )
         if not self.cap_id or not isinstance(self.cap_id, str):
-            raise InvalidInput("a ledger line needs a cap id", problems=[FieldProblem("cap_id", "empty", self.cap_id)])
+            raise InvalidInput(
+                "a ledger line needs a cap id", problems=[FieldProblem("cap_id", "empty", self.cap_id)]
+            )
         parse_period(self.period)
         if not isinstance(self.item_index, int) or isinstance(self.item_index, bool) or self.item_index < 0:
-            raise InvalidInput("item index must be a non-negative integer",
-                               problems=[FieldProblem("item_index", "not a non-negative integer", self.item_index)])
+            raise InvalidInput(
+                "item index must be a non-negative integer",
+                problems=[FieldProblem("item_index", "not a non-negative integer", self.item_index)],
+            )
 
 
 def _text(v: Any) -> str:
@@ -336,9 +363,9 @@ class CapTotal:
         return None if not self.limit else float(self.total / self.limit)
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # The ledger
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -366,8 +393,10 @@ CREATE INDEX IF NOT EXISTS entries_cap_period
 CREATE INDEX IF NOT EXISTS entries_transfer ON entries (transfer_id);
 """
 
-_COLUMNS = ("id, cap_id, period, transfer_id, item_index, quantity, unit, original_value, original_unit, "
-            "transfer_date, content_hash, recorded_at, version, superseded_at, write_id")
+_COLUMNS = (
+    "id, cap_id, period, transfer_id, item_index, quantity, unit, original_value, original_unit, "
+    "transfer_date, content_hash, recorded_at, version, superseded_at, write_id"
+)
 
 
 def _now() -> str:
@@ -377,18 +406,24 @@ def _now() -> str:
 def _transfer_facts(transfer: Any) -> tuple[str, dt.date, str]:
     data = _jsonable(transfer)
     if not isinstance(data, Mapping):
-        raise InvalidInput("a transfer must be a JSON object", problems=[FieldProblem("", "not an object", None)])
+        raise InvalidInput(
+            "a transfer must be a JSON object", problems=[FieldProblem("", "not an object", None)]
+        )
     tid = data.get("id")
     if not isinstance(tid, str) or not tid:
-        raise InvalidInput("the transfer has no id", problems=[FieldProblem("id", "required field is missing", tid)])
+        raise InvalidInput(
+            "the transfer has no id", problems=[FieldProblem("id", "required field is missing", tid)]
+        )
     raw = data.get("date")
     if isinstance(raw, Mapping):
         raw = raw.get("start")
     try:
         date = dt.date.fromisoformat(str(raw))
     except ValueError:
-        raise InvalidInput(f"transfer {tid!r} has no usable date",
-                           problems=[FieldProblem("date", "expected an ISO date or {start, end}", raw)]) from None
+        raise InvalidInput(
+            f"transfer {tid!r} has no usable date",
+            problems=[FieldProblem("date", "expected an ISO date or {start, end}", raw)],
+        ) from None
     return tid, date, content_hash(data)
 
 
@@ -405,8 +440,13 @@ class Ledger:
         LedgerError: when the file is not a ledger, is damaged, or was written by a newer version.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 30.0,
-                 synchronous: Literal["FULL", "NORMAL"] = "FULL") -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = 30.0,
+        synchronous: Literal["FULL", "NORMAL"] = "FULL",
+    ) -> None:
         self.path = Path(path)
         self.busy_timeout = busy_timeout
         if synchronous not in ("FULL", "NORMAL"):
@@ -421,7 +461,7 @@ class Ledger:
         except sqlite3.DatabaseError as err:
             raise LedgerError(f"{self.path}: not a usable ledger file ({err})") from None
 
-    # -- setup ------------------------------------------------------------------------------------------------
+    # -- setup -----------------------------------------------------------------------------------------------
 
     def _set_wal(self) -> None:
         deadline = time.monotonic() + self.busy_timeout
@@ -441,8 +481,10 @@ class Ledger:
         if version == SCHEMA_VERSION:
             return
         if version > SCHEMA_VERSION:
-            raise LedgerError(f"{self.path}: ledger schema version {version} is newer than this library "
-                              f"understands ({SCHEMA_VERSION}); upgrade sanctions")
+            raise LedgerError(
+                f"{self.path}: ledger schema version {version} is newer than this library "
+                f"understands ({SCHEMA_VERSION}); upgrade sanctions"
+            )
         with self._write():
             if self._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
                 return
@@ -460,8 +502,9 @@ class Ledger:
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as err:
-            raise LedgerError(f"{self.path}: could not lock the ledger for writing within "
-                              f"{self.busy_timeout:g} s ({err})") from None
+            raise LedgerError(
+                f"{self.path}: could not lock the ledger for writing within {self.busy_timeout:g} s ({err})"
+            ) from None
         try:
             yield self._db
         except BaseException:
@@ -484,7 +527,7 @@ class Ledger:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- writes -----------------------------------------------------------------------------------------------
+    # -- writes ----------------------------------------------------------------------------------------------
 
     def record(self, transfer: Any, lines: Sequence[LedgerLine], *, amend: bool = False) -> RecordResult:
         """Record the lines of one transfer that count towards caps, in one transaction.
@@ -505,8 +548,9 @@ class Ledger:
         """
         return self.record_many([(transfer, lines)], amend=amend)[0]
 
-    def record_many(self, batch: Iterable[tuple[Any, Sequence[LedgerLine]]], *,
-                    amend: bool = False) -> list[RecordResult]:
+    def record_many(
+        self, batch: Iterable[tuple[Any, Sequence[LedgerLine]]], *, amend: bool = False
+    ) -> list[RecordResult]:
         """Record several transfers in ONE transaction: all are recorded, or (on any error) none.
 
         Raises:
@@ -521,8 +565,10 @@ class Ledger:
             seen_ids.add(tid)
             keys = [(ln.cap_id, ln.item_index) for ln in lines]
             if len(keys) != len(set(keys)):
-                raise InvalidInput(f"transfer {tid!r}: two lines for the same cap and item",
-                                   problems=[FieldProblem("lines", "duplicate (cap_id, item_index)", None)])
+                raise InvalidInput(
+                    f"transfer {tid!r}: two lines for the same cap and item",
+                    problems=[FieldProblem("lines", "duplicate (cap_id, item_index)", None)],
+                )
             prepared.append((tid, date, digest, list(lines)))
         results = []
         write_id = os.urandom(8).hex()
@@ -532,11 +578,22 @@ class Ledger:
                 results.append(self._record_one(db, tid, date, digest, lines, amend, now, write_id))
         return results
 
-    def _record_one(self, db: sqlite3.Connection, tid: str, date: dt.date, digest: str, lines: list[LedgerLine],
-                    amend: bool, now: str, write_id: str) -> RecordResult:
+    def _record_one(
+        self,
+        db: sqlite3.Connection,
+        tid: str,
+        date: dt.date,
+        digest: str,
+        lines: list[LedgerLine],
+        amend: bool,
+        now: str,
+        write_id: str,
+    ) -> RecordResult:
         current = db.execute(
             "SELECT cap_id, item_index, content_hash, version, recorded_at FROM entries "
-            "WHERE transfer_id = ? AND superseded_at IS NULL", (tid,)).fetchall()
+            "WHERE transfer_id = ? AND superseded_at IS NULL",
+            (tid,),
+        ).fetchall()
         # a transfer recorded with no counting lines leaves a marker row so that its version is known
         version = max((r[3] for r in current), default=0)
         hashes = {r[2] for r in current}
@@ -547,10 +604,12 @@ class Ledger:
                 raise LedgerError(
                     f"transfer {tid!r} is already in the ledger with different content (recorded "
                     f"{current[0][4]}, hash {old[:12]}..., now {digest[:12]}...); record it with amend=True "
-                    f"to supersede the old version")
+                    f"to supersede the old version"
+                )
             superseded = db.execute(
                 "UPDATE entries SET superseded_at = ? WHERE transfer_id = ? AND superseded_at IS NULL",
-                (now, tid)).rowcount
+                (now, tid),
+            ).rowcount
             existing: set[tuple[str, int]] = set()
             status: Literal["recorded", "unchanged", "extended", "amended"] = "amended"
             version += 1
@@ -563,19 +622,39 @@ class Ledger:
             if (ln.cap_id, ln.item_index) in existing:
                 continue
             micro = int((ln.quantity / MICRO).to_integral_value(ROUND_HALF_EVEN))
-            rows.append((ln.cap_id, ln.period, tid, ln.item_index, str(ln.quantity), micro, ln.unit,
-                         str(ln.original_value), ln.original_unit, date.isoformat(), digest, now, version, write_id))
+            rows.append(
+                (
+                    ln.cap_id,
+                    ln.period,
+                    tid,
+                    ln.item_index,
+                    str(ln.quantity),
+                    micro,
+                    ln.unit,
+                    str(ln.original_value),
+                    ln.original_unit,
+                    date.isoformat(),
+                    digest,
+                    now,
+                    version,
+                    write_id,
+                )
+            )
         if not current and not rows:
-            rows.append(("", "0000", tid, 0, "0", 0, "", "0", "", date.isoformat(), digest, now, version, write_id))
+            rows.append(
+                ("", "0000", tid, 0, "0", 0, "", "0", "", date.isoformat(), digest, now, version, write_id)
+            )
         if rows and status == "unchanged":
             status = "extended"
         db.executemany(
             "INSERT INTO entries (cap_id, period, transfer_id, item_index, quantity, quantity_micro, unit, "
             "original_value, original_unit, transfer_date, content_hash, recorded_at, version, write_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
         return RecordResult(tid, status, version, sum(1 for r in rows if r[0]), superseded, digest)
 
-    # -- reads ------------------------------------------------------------------------------------------------
+    # -- reads -----------------------------------------------------------------------------------------------
 
     def total(self, cap_id: str, period: str, *, exclude_transfer: str | None = None) -> Decimal:
         """Sum of current lines of one cap in one period, in the cap's unit (exact).
@@ -590,8 +669,10 @@ class Ledger:
         return self._sum(cap_id, period, None)[1]
 
     def _sum(self, cap_id: str, period: str, exclude: str | None) -> tuple[Decimal, int]:
-        sql = ("SELECT COALESCE(SUM(quantity_micro), 0), COUNT(*) FROM entries "
-               "WHERE cap_id = ? AND period = ? AND superseded_at IS NULL")
+        sql = (
+            "SELECT COALESCE(SUM(quantity_micro), 0), COUNT(*) FROM entries "
+            "WHERE cap_id = ? AND period = ? AND superseded_at IS NULL"
+        )
         args: tuple[Any, ...] = (cap_id, period)
         if exclude is not None:
             sql += " AND transfer_id != ?"
@@ -599,8 +680,9 @@ class Ledger:
         micro, n = self._db.execute(sql, args).fetchone()
         return _from_micro(micro), n
 
-    def totals(self, year: int | None = None, *,
-               limits: Mapping[str, Decimal | int | float | str] | None = None) -> list[CapTotal]:
+    def totals(
+        self, year: int | None = None, *, limits: Mapping[str, Decimal | int | float | str] | None = None
+    ) -> list[CapTotal]:
         """Every cap and period with current lines: total, count and (with ``limits``) remaining headroom.
 
         Args:
@@ -609,7 +691,8 @@ class Ledger:
         """
         rows = self._db.execute(
             "SELECT cap_id, period, MIN(unit), SUM(quantity_micro), COUNT(*) FROM entries "
-            "WHERE superseded_at IS NULL AND cap_id != '' GROUP BY cap_id, period ORDER BY cap_id, period").fetchall()
+            "WHERE superseded_at IS NULL AND cap_id != '' GROUP BY cap_id, period ORDER BY cap_id, period"
+        ).fetchall()
         out = []
         for cap_id, period, unit, micro, n in rows:
             if year is not None:
@@ -617,15 +700,24 @@ class Ledger:
                 if not first.year <= year <= last.year:
                     continue
             limit = limits.get(cap_id) if limits else None
-            out.append(CapTotal(cap_id, period, unit, _from_micro(micro), n,
-                                None if limit is None else _dec(limit, "limit")))
+            out.append(
+                CapTotal(
+                    cap_id,
+                    period,
+                    unit,
+                    _from_micro(micro),
+                    n,
+                    None if limit is None else _dec(limit, "limit"),
+                )
+            )
         return out
 
     def history(self, transfer_id: str) -> list[LedgerEntry]:
         """Every line ever recorded for a transfer, oldest first, superseded ones included."""
         rows = self._db.execute(
             f"SELECT {_COLUMNS} FROM entries WHERE transfer_id = ? AND cap_id != '' ORDER BY id",
-            (transfer_id,)).fetchall()
+            (transfer_id,),
+        ).fetchall()
         return [_entry(r) for r in rows]
 
     def entries(self, cap_id: str, period: str | None = None) -> list[LedgerEntry]:
@@ -640,8 +732,11 @@ class Ledger:
     def is_recorded(self, transfer: Any) -> bool:
         """True when this exact transfer (same id and content) is in the ledger."""
         tid, _, digest = _transfer_facts(transfer)
-        row = self._db.execute("SELECT 1 FROM entries WHERE transfer_id = ? AND content_hash = ? "
-                               "AND superseded_at IS NULL LIMIT 1", (tid, digest)).fetchone()
+        row = self._db.execute(
+            "SELECT 1 FROM entries WHERE transfer_id = ? AND content_hash = ? "
+            "AND superseded_at IS NULL LIMIT 1",
+            (tid, digest),
+        ).fetchone()
         return row is not None
 
     def check(self) -> None:
@@ -655,7 +750,8 @@ class Ledger:
             raise LedgerError(f"{self.path}: SQLite integrity check failed: {'; '.join(result[:5])}")
         bad = self._db.execute(
             "SELECT transfer_id FROM entries WHERE superseded_at IS NULL "
-            "GROUP BY transfer_id HAVING COUNT(DISTINCT content_hash) > 1 LIMIT 1").fetchone()
+            "GROUP BY transfer_id HAVING COUNT(DISTINCT content_hash) > 1 LIMIT 1"
+        ).fetchone()
         if bad:
             raise LedgerError(f"{self.path}: transfer {bad[0]!r} has current lines from two versions")
 
@@ -666,7 +762,20 @@ def _from_micro(micro: int | None) -> Decimal:
 
 
 def _entry(r: tuple[Any, ...]) -> LedgerEntry:
-    return LedgerEntry(id=r[0], cap_id=r[1], period=r[2], transfer_id=r[3], item_index=r[4], quantity=Decimal(r[5]),
-                       unit=r[6], original_value=Decimal(r[7]), original_unit=r[8],
-                       transfer_date=dt.date.fromisoformat(r[9]), content_hash=r[10], recorded_at=r[11],
-                       version=r[12], superseded_at=r[13], write_id=r[14])
+    return LedgerEntry(
+        id=r[0],
+        cap_id=r[1],
+        period=r[2],
+        transfer_id=r[3],
+        item_index=r[4],
+        quantity=Decimal(r[5]),
+        unit=r[6],
+        original_value=Decimal(r[7]),
+        original_unit=r[8],
+        transfer_date=dt.date.fromisoformat(r[9]),
+        content_hash=r[10],
+        recorded_at=r[11],
+        version=r[12],
+        superseded_at=r[13],
+        write_id=r[14],
+    )

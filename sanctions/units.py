@@ -149,7 +149,9 @@ def to_decimal(value: Any, *, what: str = "value") -> Decimal:
         else:
             raise InvalidOperation
     except (InvalidOperation, ValueError):
-        raise InvalidInput(f"{what} must be a number", problems=[FieldProblem(what, "not a number", value)]) from None
+        raise InvalidInput(
+            f"{what} must be a number", problems=[FieldProblem(what, "not a number", value)]
+        ) from None
     if not d.is_finite():
         raise InvalidInput(f"{what} must be finite", problems=[FieldProblem(what, "not finite", value)])
     return d
@@ -167,7 +169,11 @@ def _ratio(text: Any, where: str) -> Decimal:
 
 
 def _plain(d: Decimal) -> str:
-    return format(d.normalize(), "f") if d == d.to_integral_value() else format(d.quantize(Decimal("0.0001")).normalize(), "f")
+    return (
+        format(d.normalize(), "f")
+        if d == d.to_integral_value()
+        else format(d.quantize(Decimal("0.0001")).normalize(), "f")
+    )
 
 
 def load_factors(path: str | Path | None = None) -> FactorTable:
@@ -207,16 +213,32 @@ def load_factors(path: str | Path | None = None) -> FactorTable:
         for alt in spec.get("alternatives") or []:
             if alt.get("source") not in sources:
                 raise ValueError(f"{where}: alternative with unknown source {alt.get('source')!r}")
-            alts.append(Alternative(
-                barrels_per_tonne=_ratio(alt["barrels_per_tonne"], where) if "barrels_per_tonne" in alt else None,
-                litres_per_tonne=_ratio(alt["litres_per_tonne"], where) if "litres_per_tonne" in alt else None,
-                source=alt["source"], url=sources[alt["source"]]["url"], verified=bool(alt.get("verified")),
-            ))
+            alts.append(
+                Alternative(
+                    barrels_per_tonne=_ratio(alt["barrels_per_tonne"], where)
+                    if "barrels_per_tonne" in alt
+                    else None,
+                    litres_per_tonne=_ratio(alt["litres_per_tonne"], where)
+                    if "litres_per_tonne" in alt
+                    else None,
+                    source=alt["source"],
+                    url=sources[alt["source"]]["url"],
+                    verified=bool(alt.get("verified")),
+                )
+            )
         out[key] = Factor(
-            product=key, label=spec.get("label", key), litres_per_tonne=lpt, barrels_per_tonne=bpt,
-            primary=primary, source=src, url=sources[src]["url"], verified=spec["verified"],
-            note=" ".join(str(spec.get("note", "")).split()), categories=tuple(spec.get("categories") or ()),
-            hs=tuple(str(h) for h in spec.get("hs") or ()), alternatives=tuple(alts),
+            product=key,
+            label=spec.get("label", key),
+            litres_per_tonne=lpt,
+            barrels_per_tonne=bpt,
+            primary=primary,
+            source=src,
+            url=sources[src]["url"],
+            verified=spec["verified"],
+            note=" ".join(str(spec.get("note", "")).split()),
+            categories=tuple(spec.get("categories") or ()),
+            hs=tuple(str(h) for h in spec.get("hs") or ()),
+            alternatives=tuple(alts),
         )
     cats: dict[str, str | None] = dict(raw.get("categories") or {})
     for cat, prod in cats.items():
@@ -274,7 +296,9 @@ def _unit(unit: Unit | str) -> Unit:
     except ValueError:
         close = difflib.get_close_matches(str(unit).strip().lower(), [u.value for u in Unit], n=1, cutoff=0.6)
         hint = f"did you mean {close[0]!r}?" if close else "units are " + ", ".join(u.value for u in Unit)
-        raise InvalidInput(f"unknown unit {unit!r}", problems=[FieldProblem("unit", "unknown unit", unit, hint)]) from None
+        raise InvalidInput(
+            f"unknown unit {unit!r}", problems=[FieldProblem("unit", "unknown unit", unit, hint)]
+        ) from None
 
 
 def _resolve(product: str | Enum | None, src: Unit | None, dst: Unit | None) -> Factor:
@@ -284,8 +308,15 @@ def _resolve(product: str | Enum | None, src: Unit | None, dst: Unit | None) -> 
     if key is None:
         raise InvalidInput(
             f"cannot convert{between} without a product: tonnes and barrels depend on the product's density",
-            problems=[FieldProblem("product", "required for a mass/volume conversion", None,
-                                   "give one of " + ", ".join(sorted(table.products)))])
+            problems=[
+                FieldProblem(
+                    "product",
+                    "required for a mass/volume conversion",
+                    None,
+                    "give one of " + ", ".join(sorted(table.products)),
+                )
+            ],
+        )
     key = str(key).strip()
     if key in table.products:
         return table.products[key]
@@ -296,14 +327,21 @@ def _resolve(product: str | Enum | None, src: Unit | None, dst: Unit | None) -> 
         choices = sorted(k for k, f in table.products.items() if key in f.categories)
         raise InvalidInput(
             f"cannot convert{between} for category {key!r}: its products differ in density; name the product",
-            problems=[FieldProblem("product", "ambiguous category", key, "give one of " + ", ".join(choices))])
+            problems=[
+                FieldProblem("product", "ambiguous category", key, "give one of " + ", ".join(choices))
+            ],
+        )
     close = difflib.get_close_matches(key, list(table.products) + list(table.categories), n=1, cutoff=0.6)
     hint = f"did you mean {close[0]!r}?" if close else "known products: " + ", ".join(sorted(table.products))
-    raise InvalidInput(f"cannot convert{between}: no conversion factor for product {key!r}",
-                       problems=[FieldProblem("product", "no conversion factor", key, hint)])
+    raise InvalidInput(
+        f"cannot convert{between}: no conversion factor for product {key!r}",
+        problems=[FieldProblem("product", "no conversion factor", key, hint)],
+    )
 
 
-def convert(value: Any, from_unit: Unit | str, to_unit: Unit | str, *, product: str | Enum | None = None) -> Decimal:
+def convert(
+    value: Any, from_unit: Unit | str, to_unit: Unit | str, *, product: str | Enum | None = None
+) -> Decimal:
     """Convert a quantity between units, exactly, using the product's cited factor where mass meets volume.
 
     Args:
@@ -340,9 +378,11 @@ def _convert(amount: Decimal, src: Unit, dst: Unit, product: str | Enum | None) 
     what = product.value if isinstance(product, Enum) else product
     if {ds, dd} != {"mass", "volume"}:
         raise InvalidInput(
-            f"cannot convert {src.value} to {dst.value}" + (f" for product {what!r}" if what else "")
+            f"cannot convert {src.value} to {dst.value}"
+            + (f" for product {what!r}" if what else "")
             + ": they measure different things",
-            problems=[FieldProblem("unit", f"{src.value} does not convert to {dst.value}", src.value)])
+            problems=[FieldProblem("unit", f"{src.value} does not convert to {dst.value}", src.value)],
+        )
     f = _resolve(product, src, dst)
     if ds == "mass":
         tonnes = amount * _MASS_IN_KG[src] / _MASS_IN_KG[Unit.tonnes]
@@ -351,8 +391,9 @@ def _convert(amount: Decimal, src: Unit, dst: Unit, product: str | Enum | None) 
     return litres / f.litres_per_tonne * _MASS_IN_KG[Unit.tonnes] / _MASS_IN_KG[dst]
 
 
-def convert_range(value: Any, from_unit: Unit | str, to_unit: Unit | str, *,
-                  products: Iterable[str | Enum]) -> tuple[Decimal, Decimal]:
+def convert_range(
+    value: Any, from_unit: Unit | str, to_unit: Unit | str, *, products: Iterable[str | Enum]
+) -> tuple[Decimal, Decimal]:
     """Lowest and highest :func:`convert` result over candidate products (e.g. from :func:`products_for_hs`).
 
     A cap check that does not know the exact product should judge against the high end.
@@ -362,6 +403,8 @@ def convert_range(value: Any, from_unit: Unit | str, to_unit: Unit | str, *,
     """
     results = [convert(value, from_unit, to_unit, product=p) for p in products]
     if not results:
-        raise InvalidInput(f"cannot convert {_unit(from_unit).value} to {_unit(to_unit).value}: no candidate products",
-                           problems=[FieldProblem("product", "no candidates", None)])
+        raise InvalidInput(
+            f"cannot convert {_unit(from_unit).value} to {_unit(to_unit).value}: no candidate products",
+            problems=[FieldProblem("product", "no candidates", None)],
+        )
     return min(results), max(results)

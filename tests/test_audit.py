@@ -18,20 +18,34 @@ from sanctions.ledger import canonical_json
 
 
 def decision(outcome="clear", n=0):
-    return {"outcome": outcome, "findings": [{"rule": "dprk.refined_petroleum.import", "outcome": outcome,
-                                              "evidence": {"total": 1000 + n}}], "considered": ["a", "b"]}
+    return {
+        "outcome": outcome,
+        "findings": [
+            {"rule": "dprk.refined_petroleum.import", "outcome": outcome, "evidence": {"total": 1000 + n}}
+        ],
+        "considered": ["a", "b"],
+    }
 
 
 def transfer(i):
-    return {"id": f"T{i}", "date": "2018-03-01", "items": [{"description": "diesel", "quantity": {"value": i,
-                                                                                                   "unit": "tonnes"}}]}
+    return {
+        "id": f"T{i}",
+        "date": "2018-03-01",
+        "items": [{"description": "diesel", "quantity": {"value": i, "unit": "tonnes"}}],
+    }
 
 
 def write(log: Path, n: int = 5) -> None:
     for i in range(1, n + 1):
-        append(log, input=transfer(i), result=decision(n=i), rulebook_hash="rb-" + "a" * 10,
-               editions=[{"list": "un-consolidated", "edition": "2025-01-01"}], evaluator="reference",
-               now=dt.datetime(2025, 1, 1, 12, 0, i, tzinfo=dt.UTC))
+        append(
+            log,
+            input=transfer(i),
+            result=decision(n=i),
+            rulebook_hash="rb-" + "a" * 10,
+            editions=[{"list": "un-consolidated", "edition": "2025-01-01"}],
+            evaluator="reference",
+            now=dt.datetime(2025, 1, 1, 12, 0, i, tzinfo=dt.UTC),
+        )
 
 
 @pytest.fixture
@@ -50,7 +64,7 @@ def rehash(entry: dict) -> dict:
     return body | {"entry_hash": hashlib.sha256(canonical_json(body).encode()).hexdigest()}
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def test_entries_form_a_chain(log):

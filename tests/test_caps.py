@@ -15,38 +15,46 @@ from sanctions.model import Money, Quantity
 
 D = dt.date
 
-REFINED = CapSpec.model_validate({
-    "id": "dprk.refined_petroleum.2397",
-    "quantity": {"unit": "barrels"},
-    "limit": 500_000,
-    "period": {"kind": "calendar_year", "start": "2018-01-01"},
-    "thresholds": [0.75, 0.9, 0.95],
-    "scope": "All refined petroleum products supplied to the DPRK (2397 OP5).",
-})
+REFINED = CapSpec.model_validate(
+    {
+        "id": "dprk.refined_petroleum.2397",
+        "quantity": {"unit": "barrels"},
+        "limit": 500_000,
+        "period": {"kind": "calendar_year", "start": "2018-01-01"},
+        "thresholds": [0.75, 0.9, 0.95],
+        "scope": "All refined petroleum products supplied to the DPRK (2397 OP5).",
+    }
+)
 
-CRUDE = CapSpec.model_validate({
-    "id": "dprk.crude_oil.2397",
-    "quantity": {"unit": "barrels", "product": "crude_oil"},
-    "limit": 4_000_000,
-    "alt_limit": {"value": 525_000, "unit": "tonnes"},
-    "period": {"kind": "twelve_months", "start": "2017-12-22"},
-})
+CRUDE = CapSpec.model_validate(
+    {
+        "id": "dprk.crude_oil.2397",
+        "quantity": {"unit": "barrels", "product": "crude_oil"},
+        "limit": 4_000_000,
+        "alt_limit": {"value": 525_000, "unit": "tonnes"},
+        "period": {"kind": "twelve_months", "start": "2017-12-22"},
+    }
+)
 
-COAL_2017 = CapSpec.model_validate({
-    "id": "dprk.coal.2321.2017",
-    "quantity": {"unit": "tonnes"},
-    "limit": 7_500_000,
-    "alt_limit": {"value": 400_870_018, "unit": "usd"},
-    "period": {"kind": "calendar_year", "start": "2017-01-01", "end": "2017-08-04"},
-})
+COAL_2017 = CapSpec.model_validate(
+    {
+        "id": "dprk.coal.2321.2017",
+        "quantity": {"unit": "tonnes"},
+        "limit": 7_500_000,
+        "alt_limit": {"value": 400_870_018, "unit": "usd"},
+        "period": {"kind": "calendar_year", "start": "2017-01-01", "end": "2017-08-04"},
+    }
+)
 
-COAL_2016 = CapSpec.model_validate({
-    "id": "dprk.coal.2321.2016",
-    "quantity": {"unit": "tonnes"},
-    "limit": 1_000_866,
-    "alt_limit": {"value": 53_495_894, "unit": "usd"},
-    "period": {"kind": "fixed", "start": "2016-11-30", "end": "2016-12-31"},
-})
+COAL_2016 = CapSpec.model_validate(
+    {
+        "id": "dprk.coal.2321.2016",
+        "quantity": {"unit": "tonnes"},
+        "limit": 1_000_866,
+        "alt_limit": {"value": 53_495_894, "unit": "usd"},
+        "period": {"kind": "fixed", "start": "2016-11-30", "end": "2016-12-31"},
+    }
+)
 
 
 def q(value, unit="barrels"):
@@ -77,7 +85,8 @@ def test_first_shipment_against_an_empty_ledger(ledger):
     assert a.crossed_thresholds == () and not a.over_cap
     assert a.remaining == 400_000
     assert [(ln.cap_id, ln.period, ln.item_index, ln.quantity) for ln in a.lines] == [
-        ("dprk.refined_petroleum.2397", "2018", 0, 100_000)]
+        ("dprk.refined_petroleum.2397", "2018", 0, 100_000)
+    ]
 
 
 def test_thresholds_are_crossed_once_each(ledger):
@@ -113,7 +122,11 @@ def test_a_new_year_starts_from_zero(ledger):
 def test_tonnes_are_converted_with_the_items_product(ledger):
     a = assess(REFINED, ledger, CapInput(3, q(1000, "tonnes"), product="lpg"), on=D(2018, 1, 5))
     assert a.amount == 11_600
-    assert a.lines[0].original_value == 1000 and a.lines[0].original_unit == "tonnes" and a.lines[0].item_index == 3
+    assert (
+        a.lines[0].original_value == 1000
+        and a.lines[0].original_unit == "tonnes"
+        and a.lines[0].item_index == 3
+    )
 
 
 def test_unconvertible_quantity_raises_invalid_input(ledger):
@@ -127,9 +140,15 @@ def test_unconvertible_quantity_raises_invalid_input(ledger):
 
 
 def test_several_items_are_summed(ledger):
-    a = assess(REFINED, ledger, [q(10), q(1, "cubic_metres"),
-                                 CapInput(2, q(1, "tonnes"), product="diesel")], on=D(2018, 1, 5))
-    expected = Decimal(10) + Decimal(1000) / Decimal("158.987294928") + Decimal(1149) / Decimal("158.987294928")
+    a = assess(
+        REFINED,
+        ledger,
+        [q(10), q(1, "cubic_metres"), CapInput(2, q(1, "tonnes"), product="diesel")],
+        on=D(2018, 1, 5),
+    )
+    expected = (
+        Decimal(10) + Decimal(1000) / Decimal("158.987294928") + Decimal(1149) / Decimal("158.987294928")
+    )
     assert abs(a.amount - expected) < Decimal("1e-20")
     assert [ln.item_index for ln in a.lines] == [0, 1, 2]
 
@@ -154,19 +173,29 @@ def test_coal_2017_whichever_is_lower_value_binds(ledger):
     assert a.binding == "dprk.coal.2321.2017:usd" and a.unit == "usd"
     assert a.fraction == pytest.approx(60_000_000 / 400_870_018)
     # the tonnes are far from their limit, but the dollars pass 95 per cent
-    b = assess(COAL_2017, ledger, CapInput(0, q(1_000_000, "tonnes"), value=Money(amount=322_000_000)),
-               on=D(2017, 6, 1))
+    b = assess(
+        COAL_2017,
+        ledger,
+        CapInput(0, q(1_000_000, "tonnes"), value=Money(amount=322_000_000)),
+        on=D(2017, 6, 1),
+    )
     by = {m.ledger_id: m for m in b.measures}
     assert by["dprk.coal.2321.2017"].fraction < 0.3
     assert b.crossed_thresholds == (0.75, 0.9, 0.95)
     assert not b.over_cap
-    c = assess(COAL_2017, ledger, CapInput(0, q(1, "tonnes"), value=Money(amount=341_000_000)), on=D(2017, 6, 1))
+    c = assess(
+        COAL_2017, ledger, CapInput(0, q(1, "tonnes"), value=Money(amount=341_000_000)), on=D(2017, 6, 1)
+    )
     assert c.over_cap and c.binding.endswith(":usd")
 
 
 def test_coal_2017_tonnes_bind_when_coal_is_cheap(ledger):
-    a = assess(COAL_2017, ledger, CapInput(0, q(7_000_000, "tonnes"), value=Money(amount=100_000_000)),
-               on=D(2017, 3, 1))
+    a = assess(
+        COAL_2017,
+        ledger,
+        CapInput(0, q(7_000_000, "tonnes"), value=Money(amount=100_000_000)),
+        on=D(2017, 3, 1),
+    )
     assert a.binding == "dprk.coal.2321.2017" and a.crossed_thresholds == (0.75, 0.9)
 
 
@@ -178,12 +207,18 @@ def test_coal_without_value_is_judged_on_tonnes_and_says_so(ledger):
 
 def test_coal_value_in_another_currency_is_refused(ledger):
     with pytest.raises(InvalidInput, match="EUR"):
-        assess(COAL_2017, ledger, CapInput(0, q(100, "tonnes"), value=Money(amount=5, currency="EUR")),
-               on=D(2017, 3, 1))
+        assess(
+            COAL_2017,
+            ledger,
+            CapInput(0, q(100, "tonnes"), value=Money(amount=5, currency="EUR")),
+            on=D(2017, 3, 1),
+        )
 
 
 def test_coal_2016_pro_rata_period_and_the_caps_end(ledger):
-    a = assess(COAL_2016, ledger, CapInput(0, q(1_000_866, "tonnes"), value=Money(amount=1)), on=D(2016, 12, 31))
+    a = assess(
+        COAL_2016, ledger, CapInput(0, q(1_000_866, "tonnes"), value=Money(amount=1)), on=D(2016, 12, 31)
+    )
     assert a.period == "2016-11-30/2016-12-31" and a.fraction == 1.0 and not a.over_cap
     with pytest.raises(InvalidInput, match="after the cap ends"):
         assess(COAL_2016, ledger, q(1, "tonnes"), on=D(2017, 1, 1))

@@ -35,7 +35,9 @@ def transfer(tid: str, date: str = "2018-03-01", **extra):
 
 
 def line(q, *, cap="dprk.rp", period="2018", item=0, unit="barrels", orig=None, orig_unit="barrels"):
-    return LedgerLine(cap, period, item, Decimal(str(q)), unit, Decimal(str(orig if orig is not None else q)), orig_unit)
+    return LedgerLine(
+        cap, period, item, Decimal(str(q)), unit, Decimal(str(orig if orig is not None else q)), orig_unit
+    )
 
 
 @pytest.fixture
@@ -44,9 +46,9 @@ def ledger(tmp_path):
         yield led
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # periods
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -61,7 +63,11 @@ def ledger(tmp_path):
         ("twelve_months_from:2017-12-22", D(2024, 1, 5), "2023-12-22/2024-12-21"),
         (PeriodSpec(kind="twelve_months", start=D(2016, 2, 29)), D(2017, 2, 28), "2017-02-28/2018-02-27"),
         (PeriodSpec(kind="twelve_months", start=D(2016, 2, 29)), D(2017, 2, 27), "2016-02-29/2017-02-27"),
-        ({"kind": "fixed", "start": "2016-11-30", "end": "2016-12-31"}, D(2016, 12, 5), "2016-11-30/2016-12-31"),
+        (
+            {"kind": "fixed", "start": "2016-11-30", "end": "2016-12-31"},
+            D(2016, 12, 5),
+            "2016-11-30/2016-12-31",
+        ),
     ],
 )
 def test_period_for(spec, date, key):
@@ -77,8 +83,16 @@ def test_period_outside_the_caps_life_is_refused():
         period_for({"kind": "calendar_year", "start": "2017-01-01", "end": "2017-08-04"}, D(2017, 8, 5))
 
 
-@pytest.mark.parametrize("spec", ["monthly", "twelve_months_from", "twelve_months_from(2017-13-01)",
-                                  {"kind": "fixed", "start": "2016-11-30"}, {"kind": "weekly"}])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "monthly",
+        "twelve_months_from",
+        "twelve_months_from(2017-13-01)",
+        {"kind": "fixed", "start": "2016-11-30"},
+        {"kind": "weekly"},
+    ],
+)
 def test_bad_period_specs(spec):
     with pytest.raises(InvalidInput):
         period_for(spec, D(2018, 1, 1))
@@ -96,9 +110,9 @@ def test_every_day_of_a_decade_falls_in_exactly_one_twelve_month_period():
         day += dt.timedelta(days=1)
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # hashing
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def test_canonical_json_and_hash_ignore_key_order():
@@ -112,15 +126,21 @@ def test_canonical_json_and_hash_ignore_key_order():
 def test_pydantic_transfer_and_its_dict_hash_alike():
     from sanctions.model import parse_transfer
 
-    data = {"id": "T1", "date": "2018-01-02", "supplier": {"name": "A", "country": "CN"},
-            "recipient": {"name": "B", "country": "KP"}, "origin_country": "CN", "destination_country": "KP"}
+    data = {
+        "id": "T1",
+        "date": "2018-01-02",
+        "supplier": {"name": "A", "country": "CN"},
+        "recipient": {"name": "B", "country": "KP"},
+        "origin_country": "CN",
+        "destination_country": "KP",
+    }
     t = parse_transfer(data)
     assert content_hash(t) == content_hash(t.model_dump(mode="json"))
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # recording
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def test_same_transfer_twice_counts_once(ledger):
@@ -157,7 +177,9 @@ def test_amend_keeps_the_old_version_and_counts_the_new(ledger):
 
 
 def test_amendment_can_move_period_and_drop_caps(ledger):
-    ledger.record(transfer("T1", "2018-12-30"), [line(10), line(5, cap="dprk.crude", period="2017-12-22/2018-12-21")])
+    ledger.record(
+        transfer("T1", "2018-12-30"), [line(10), line(5, cap="dprk.crude", period="2017-12-22/2018-12-21")]
+    )
     ledger.record(transfer("T1", "2019-01-02"), [line(10, period="2019")], amend=True)
     assert ledger.total("dprk.rp", "2018") == 0
     assert ledger.total("dprk.rp", "2019") == 10
@@ -194,7 +216,9 @@ def test_items_are_keyed_separately(ledger):
 
 def test_record_many_is_all_or_nothing(ledger):
     ledger.record(transfer("T1"), [line(1)])
-    batch = [(transfer(f"B{i}"), [line(1)]) for i in range(10)] + [(transfer("T1", notes="changed"), [line(1)])]
+    batch = [(transfer(f"B{i}"), [line(1)]) for i in range(10)] + [
+        (transfer("T1", notes="changed"), [line(1)])
+    ]
     with pytest.raises(LedgerError):
         ledger.record_many(batch)
     assert ledger.count("dprk.rp", "2018") == 1
@@ -205,12 +229,20 @@ def test_record_many_is_all_or_nothing(ledger):
 
 
 def test_totals_with_limits_and_year_filter(ledger):
-    ledger.record(transfer("A", "2018-02-01"), [line("250000.5"), line(10, cap="crude", period="2017-12-22/2018-12-21")])
-    ledger.record(transfer("B", "2019-02-01"), [line(1, period="2019"),
-                                                 line(3, cap="crude", period="2018-12-22/2019-12-21")])
+    ledger.record(
+        transfer("A", "2018-02-01"), [line("250000.5"), line(10, cap="crude", period="2017-12-22/2018-12-21")]
+    )
+    ledger.record(
+        transfer("B", "2019-02-01"),
+        [line(1, period="2019"), line(3, cap="crude", period="2018-12-22/2019-12-21")],
+    )
     all_ = ledger.totals(limits={"dprk.rp": 500_000})
     assert [(t.cap_id, t.period) for t in all_] == [
-        ("crude", "2017-12-22/2018-12-21"), ("crude", "2018-12-22/2019-12-21"), ("dprk.rp", "2018"), ("dprk.rp", "2019")]
+        ("crude", "2017-12-22/2018-12-21"),
+        ("crude", "2018-12-22/2019-12-21"),
+        ("dprk.rp", "2018"),
+        ("dprk.rp", "2019"),
+    ]
     rp2018 = next(t for t in all_ if t.cap_id == "dprk.rp" and t.period == "2018")
     assert rp2018 == CapTotal("dprk.rp", "2018", "barrels", Decimal("250000.5"), 1, Decimal(500000))
     assert rp2018.remaining == Decimal("249999.5")
@@ -219,7 +251,10 @@ def test_totals_with_limits_and_year_filter(ledger):
     y2019 = ledger.totals(2019)
     assert {(t.cap_id, t.period) for t in y2019} == {("crude", "2018-12-22/2019-12-21"), ("dprk.rp", "2019")}
     assert {(t.cap_id, t.period) for t in ledger.totals(2018)} == {
-        ("crude", "2017-12-22/2018-12-21"), ("crude", "2018-12-22/2019-12-21"), ("dprk.rp", "2018")}
+        ("crude", "2017-12-22/2018-12-21"),
+        ("crude", "2018-12-22/2019-12-21"),
+        ("dprk.rp", "2018"),
+    }
 
 
 def test_total_can_exclude_a_transfer(ledger):
@@ -250,9 +285,9 @@ def test_bad_inputs(ledger):
         line(1, period="last year")
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # the file
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def test_file_is_wal_and_reopens(tmp_path):
@@ -296,17 +331,16 @@ def test_busy_ledger_times_out_with_a_ledger_error(tmp_path):
     holder = Ledger(path)
     holder._db.execute("BEGIN IMMEDIATE")
     try:
-        with Ledger(path, busy_timeout=0.2) as other:
-            with pytest.raises(LedgerError, match="could not lock"):
-                other.record(transfer("T"), [line(1)])
+        with Ledger(path, busy_timeout=0.2) as other, pytest.raises(LedgerError, match="could not lock"):
+            other.record(transfer("T"), [line(1)])
     finally:
         holder._db.execute("ROLLBACK")
         holder.close()
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # several processes, and kill -9
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 _ROOT = Path(__file__).resolve().parents[1]
 
@@ -321,7 +355,8 @@ _WORKER = textwrap.dedent("""
         sys.stdin.readline()                      # start together
         for i in range(n):
             t = {{"id": f"P{{worker}}-{{i}}", "date": "2018-03-01"}}
-            led.record(t, [LedgerLine("dprk.rp", "2018", 0, Decimal("1.25"), "barrels", Decimal("0.1725"), "tonnes")])
+            ln = LedgerLine("dprk.rp", "2018", 0, Decimal("1.25"), "barrels", Decimal("0.1725"), "tonnes")
+            led.record(t, [ln])
             if i % 50 == 0:                       # every process also records the same shared transfer
                 led.record({{"id": "SHARED", "date": "2018-03-01"}},
                            [LedgerLine("dprk.rp", "2018", 0, Decimal(7), "barrels", Decimal(7), "barrels")])
@@ -335,8 +370,15 @@ def test_concurrent_processes_lose_nothing(tmp_path):
     Ledger(path).close()
     script = tmp_path / "worker.py"
     script.write_text(_WORKER.format(root=str(_ROOT)))
-    procs = [subprocess.Popen([sys.executable, str(script), str(path), str(w), "200"], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True) for w in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(path), str(w), "200"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for w in range(4)
+    ]
     for p in procs:
         assert p.stdout.readline().strip() == "ready"
     start = time.monotonic()
@@ -364,7 +406,8 @@ _KILLED = textwrap.dedent("""
     with Ledger(path) as led:
         led._db.execute("PRAGMA cache_size = 50")   # spill to the WAL early, so the kill lands mid-write
         batch = [({{"id": f"K-{{i}}", "date": "2018-05-01", "pad": "x" * 200}},
-                  [LedgerLine("dprk.rp", "2018", 0, Decimal(1), "barrels", Decimal(1), "barrels")]) for i in range(n)]
+                  [LedgerLine("dprk.rp", "2018", 0, Decimal(1), "barrels", Decimal(1), "barrels")])
+                 for i in range(n)]
         print("start", flush=True)
         led.record_many(batch)
     print("done", flush=True)
@@ -380,7 +423,9 @@ def test_kill_mid_transaction_leaves_all_or_nothing(tmp_path, wal_bytes):
     script = tmp_path / "killed.py"
     script.write_text(_KILLED.format(root=str(_ROOT)))
     n = 60_000
-    proc = subprocess.Popen([sys.executable, str(script), str(path), str(n)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(path), str(n)], stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout.readline().strip() == "start"
     wal = Path(str(path) + "-wal")
     deadline = time.monotonic() + 15
@@ -395,7 +440,9 @@ def test_kill_mid_transaction_leaves_all_or_nothing(tmp_path, wal_bytes):
     with Ledger(path) as led:
         assert led._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         led.check()
-        killed_rows = led._db.execute("SELECT COUNT(*) FROM entries WHERE transfer_id LIKE 'K-%'").fetchone()[0]
+        killed_rows = led._db.execute("SELECT COUNT(*) FROM entries WHERE transfer_id LIKE 'K-%'").fetchone()[
+            0
+        ]
         assert killed_rows in (0, n)
         assert killed_rows == 0  # it was killed before COMMIT
         assert led.count("dprk.rp", "2018") == 100

@@ -18,7 +18,8 @@ Figures (metric tonnes, China and Russia combined, as notified to the Committee)
   http://www.koreaherald.com/view.php?ud=20200221000428 . The same report gives 2019 as China 22,730 t and
   Russia 30,180 t, "combined 53,000 tons, or 418,000 barrels".
 * Russia alone reported 241,114 barrels for 2018 (Yonhap via
-  https://myanmarnewsgazette.com/russia-supplied-some-100000-barrels-of-refined-petroleum-to-n-korea-last-year-2 ).
+  https://myanmarnewsgazette.com/russia-supplied-some-100000-barrels-of-refined-petroleum-to-n-korea-last-year-2
+  ).
 
 DERIVED, NOT REPORTED: May-August = 22,000 - 8,620 = 13,380 t (approximate, "around 22,000") and
 September-December = 48,430 - 22,000 = 26,430 t. Each entry is dated on the last day of its period: the
@@ -54,14 +55,17 @@ from sanctions.ledger import Ledger
 from sanctions.model import Quantity
 from sanctions.units import convert
 
-CAP = CapSpec.model_validate({
-    "id": "dprk.refined_petroleum.2397",
-    "quantity": {"unit": "barrels"},
-    "limit": 500_000,
-    "period": {"kind": "calendar_year", "start": "2018-01-01"},
-    "thresholds": [0.75, 0.9, 0.95],
-    "scope": "All refined petroleum products supplied to the DPRK, 500,000 barrels per calendar year (2397 OP5).",
-})
+CAP = CapSpec.model_validate(
+    {
+        "id": "dprk.refined_petroleum.2397",
+        "quantity": {"unit": "barrels"},
+        "limit": 500_000,
+        "period": {"kind": "calendar_year", "start": "2018-01-01"},
+        "thresholds": [0.75, 0.9, 0.95],
+        "scope": "All refined petroleum products supplied to the DPRK, 500,000 barrels per calendar year "
+        "(2397 OP5).",
+    }
+)
 
 # (transfer id, entry date = last day of the reporting period, tonnes, what it is)
 SERIES_2018 = [
@@ -69,8 +73,18 @@ SERIES_2018 = [
     ("1718-2018-02", "2018-02-28", 3_275, "reported: February (UPI 2018-06-28)"),
     ("1718-2018-03", "2018-03-31", 4_337, "reported: March (UPI 2018-06-28)"),
     ("1718-2018-04", "2018-04-30", 438, "reported: April (UPI 2018-06-28)"),
-    ("1718-2018-05-08", "2018-08-31", 13_380, "derived: ~22,000 t to August (Korea Herald 2018-10-03) - 8,620 t"),
-    ("1718-2018-09-12", "2018-12-31", 26_430, "derived: 48,430 t for 2018 (Korea Herald 2020-02-21) - 22,000 t"),
+    (
+        "1718-2018-05-08",
+        "2018-08-31",
+        13_380,
+        "derived: ~22,000 t to August (Korea Herald 2018-10-03) - 8,620 t",
+    ),
+    (
+        "1718-2018-09-12",
+        "2018-12-31",
+        26_430,
+        "derived: 48,430 t for 2018 (Korea Herald 2020-02-21) - 22,000 t",
+    ),
 ]
 REPORTED_TOTAL_2018_T = Decimal(48_430)
 REPORTED_JAN_APR_T = Decimal(8_618)
@@ -81,8 +95,9 @@ def to_barrels(tonnes: Decimal, scenario: str) -> tuple[CapInput, Decimal]:
     if scenario == "implied_2019":  # not a product: record barrels directly, keep tonnes as the original
         bbl = tonnes * IMPLIED_2019_BBL_PER_T
         return CapInput(0, Quantity(value=float(bbl), unit="barrels")), bbl
-    return CapInput(0, Quantity(value=float(tonnes), unit="tonnes"), product=scenario), \
-        convert(tonnes, "tonnes", "barrels", product=scenario)
+    return CapInput(0, Quantity(value=float(tonnes), unit="tonnes"), product=scenario), convert(
+        tonnes, "tonnes", "barrels", product=scenario
+    )
 
 
 def replay_year(ledger: Ledger, scenario: str):
@@ -91,10 +106,16 @@ def replay_year(ledger: Ledger, scenario: str):
         item, _ = to_barrels(Decimal(tonnes), scenario)
         day = dt.date.fromisoformat(date)
         a = assess(CAP, ledger, item, on=day)
-        transfer = {"id": tid, "date": date, "supplier": "China and Russia (combined, as notified)",
-                    "recipient": "DPRK", "items": [{"description": "refined petroleum products",
-                                                    "quantity": {"value": tonnes, "unit": "tonnes"}}],
-                    "notes": what}
+        transfer = {
+            "id": tid,
+            "date": date,
+            "supplier": "China and Russia (combined, as notified)",
+            "recipient": "DPRK",
+            "items": [
+                {"description": "refined petroleum products", "quantity": {"value": tonnes, "unit": "tonnes"}}
+            ],
+            "notes": what,
+        }
         ledger.record(transfer, list(a.lines))
         events.append((day, a))
     return events
@@ -117,8 +138,12 @@ def test_series_matches_the_reported_totals():
     [
         ("diesel", Decimal("350003.250418"), {}, None),
         ("implied_2019", Decimal("382607.068607"), {0.75: dt.date(2018, 12, 31)}, None),
-        ("lpg", Decimal("561788"), {0.75: dt.date(2018, 12, 31), 0.9: dt.date(2018, 12, 31),
-                                    0.95: dt.date(2018, 12, 31)}, dt.date(2018, 12, 31)),
+        (
+            "lpg",
+            Decimal("561788"),
+            {0.75: dt.date(2018, 12, 31), 0.9: dt.date(2018, 12, 31), 0.95: dt.date(2018, 12, 31)},
+            dt.date(2018, 12, 31),
+        ),
     ],
 )
 def test_replay_2018(ledger, scenario, total_bbl, crossed, over_on):

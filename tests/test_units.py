@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import yaml
@@ -155,7 +156,7 @@ def test_convert_range_brackets_an_unknown_product():
 
 def test_packaged_table_is_consistent():
     table = factors()
-    assert BARREL_LITRES == Decimal("158.987294928")
+    assert Decimal("158.987294928") == BARREL_LITRES
     for cat, prod in table.categories.items():
         assert prod is None or prod in table.products
         assert cat in {c.value for c in Category}
@@ -165,7 +166,7 @@ def test_packaged_table_is_consistent():
 
 
 def test_loader_refuses_two_primary_factors(tmp_path):
-    raw = yaml.safe_load(open(factors().path, encoding="utf-8"))
+    raw = yaml.safe_load(Path(factors().path).read_text(encoding="utf-8"))
     raw["products"]["diesel"]["barrels_per_tonne"] = "7.2"
     bad = tmp_path / "f.yaml"
     bad.write_text(yaml.safe_dump(raw), encoding="utf-8")
@@ -174,7 +175,7 @@ def test_loader_refuses_two_primary_factors(tmp_path):
 
 
 def test_loader_refuses_unknown_source(tmp_path):
-    raw = yaml.safe_load(open(factors().path, encoding="utf-8"))
+    raw = yaml.safe_load(Path(factors().path).read_text(encoding="utf-8"))
     raw["products"]["diesel"]["source"] = "wikipedia"
     bad = tmp_path / "f.yaml"
     bad.write_text(yaml.safe_dump(raw), encoding="utf-8")
