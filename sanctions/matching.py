@@ -83,6 +83,8 @@ EVIDENCE_POINTS: dict[str, float] = {
 """Points each kind of evidence adds to or takes from the name score. Absence of information (no date
 of birth given, or none on the list) moves nothing."""
 
+_MAX_BONUS = EVIDENCE_POINTS["birth_date_exact"] + EVIDENCE_POINTS["country_match"]
+
 _QUOTES = dict.fromkeys(map(ord, "'’‘`´ʼʻ′‛"), None)
 _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _HYPHEN = re.compile(r"(?<=\w)[-‐‑‒–—](?=\w)")
@@ -375,27 +377,32 @@ class _Forms:
         )
 
 
-def _name_score(query: _Forms, listed: _Forms, *, entity: bool) -> float:
+def _name_score(query: _Forms, listed: _Forms, *, entity: bool, cutoff: float = 0.0) -> float:
     """Similarity 0-100 of two names.
 
     Personal names keep their word order except that the listed name's first word (the surname, on the
     UN list) may move to the end: "Chol Su Kang" agrees with KANG CHOL SU. Any other reordering is not
     forgiven, because freely reordered Korean syllables make different people look alike (in the
     measurement, "So Chang Myong" scored 93 against "Chang Myong Ho"). Entity names are also compared
-    with their words sorted.
+    with their words sorted. Scores below ``cutoff`` may be returned as 0 (rapidfuzz stops early).
     """
     if not query.spaced[0] or not listed.spaced[0]:
         return 0.0
     q_sp, q_co, q_raw = query.spaced[0], query.compact[0], query.raw[0]
+    # No alignment can score above 200 * shorter / (sum of lengths): skip hopeless pairs cheaply.
+    lq, ll = len(q_co), len(listed.compact[0])
+    if 200.0 * min(lq, ll) / (lq + ll) < cutoff and not entity:
+        return 0.0
+    ratio = fuzz.ratio
     best = 0.0
     for sp, co in zip(listed.spaced, listed.compact, strict=True):
-        best = max(best, fuzz.ratio(q_sp, sp), fuzz.ratio(q_co, co))
+        best = max(best, ratio(q_sp, sp, score_cutoff=cutoff), ratio(q_co, co, score_cutoff=cutoff))
     for raw in listed.raw:
-        best = max(best, fuzz.ratio(q_raw, raw))
+        best = max(best, ratio(q_raw, raw, score_cutoff=cutoff))
     if best >= 100.0:
         return 100.0
     if entity:
-        best = max(best, fuzz.ratio(query.sorted_text, listed.sorted_text))
+        best = max(best, ratio(query.sorted_text, listed.sorted_text, score_cutoff=cutoff))
     return best
 
 
@@ -712,9 +719,10 @@ class ScreeningIndex:
             cand = self.names[idx]
             entity = cand.entry.kind == "entity"
             query = as_entity if entity else as_person
-            name_score = _name_score(entity_forms if entity else person_forms, cand.forms, entity=entity)
-            # evidence can add at most ~8 points: skip what cannot reach the threshold
-            if name_score + 8.0 < threshold:
+            # evidence adds at most 8 points: what scores below threshold - 8 cannot be reported
+            name_score = _name_score(entity_forms if entity else person_forms, cand.forms, entity=entity,
+                                     cutoff=max(0.0, threshold - _MAX_BONUS))
+            if name_score + _MAX_BONUS < threshold or name_score == 0.0:
                 continue
             evidence = _evidence(cand.entry, cand.quality, kind=kind, country=country, birth_date=birth_date)
             score = max(0.0, min(100.0, name_score + sum(ev.effect for ev in evidence)))
