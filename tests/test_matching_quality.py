@@ -4,7 +4,7 @@ The generators live in ``bench/screening_quality.py`` (which also writes docs/sc
 the floors asserted here and the figures published there come from the same code.
 
 Floors, at the default threshold (90): recall >= 0.95 and false-positive rate <= 0.02. Measured on the
-2026-05-08 list: recall 0.970, FPR 0.014. The misses are almost all one-typo variants of short names
+2026-05-08 list: recall 0.969, FPR 0.014. The misses are almost all one-typo variants of short names
 (a typo in a three-syllable Korean name often produces another real syllable, which is exactly what a
 different person's name looks like); the false positives are Korean names one syllable away from a
 listed one.
