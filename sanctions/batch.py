@@ -1,0 +1,652 @@
+"""Streaming batch checks: many transfers from a file, one decision each, on every core, in input order.
+
+>>> from sanctions.batch import check_file
+>>> summary = check_file("transfers.jsonl", out="decisions.jsonl")   # doctest: +SKIP
+>>> summary.read == summary.judged + summary.rejected                 # doctest: +SKIP
+True
+
+Inputs (``fmt_in``; guessed from the file name when ``None``)
+    ``jsonl``
+        JSON Lines: one transfer or one deal (an object with ``transfers``) per line; blank lines are skipped.
+        ``line`` in an error is the physical line number, from 1.
+    ``csv`` and ``parquet``: the *flat layout*
+        One row per item, the transfer's columns repeated on each of its rows; the rows of one transfer are
+        consecutive and share ``transfer_id``. A transfer without items is one row with an empty
+        ``item_description``. Flat files hold transfers only (no deals). Columns (all optional except where
+        the model requires the field; an empty cell or null is "absent"):
+
+        =========================  ================================================================
+        ``transfer_id``            the transfer's id
+        ``date_start, date_end``   ISO dates; ``date_end`` empty for a one-day transfer
+        ``kind, purpose``          as in the model
+        ``supplier_name, supplier_country, supplier_kind``
+        ``recipient_name, recipient_country, recipient_kind``
+        ``origin_country, destination_country``
+        ``vessel_name, vessel_imo, vessel_flag``
+        ``ship_to_ship``           ``true``/``false`` (or a boolean column)
+        ``sts_vessel_name, sts_vessel_imo, sts_vessel_flag``
+        ``route_json, intermediaries_json, notifications_json, exemptions_json``
+                                   the model's lists, as JSON text
+        ``notes``
+        ``item_description, item_hs_code, item_category, item_quantity, item_unit, item_value,
+        item_currency, item_origin_country, item_end_use, item_end_user``
+        =========================  ================================================================
+
+        ``line`` in an error is the CSV file line (the header is line 1) or the Parquet row (from 1) of the
+        transfer's first row. If the transfer columns disagree between rows of one transfer, that transfer is
+        rejected. A ``transfer_id`` seen again after other transfers starts a new record (it is not merged).
+
+Outputs (``fmt_out``)
+    ``jsonl``
+        One line per input record, in input order: the decision as canonical JSON
+        (:func:`sanctions.explain.to_json` with ``indent=None``), or ``{"line": N, "error": {...}}`` for a
+        record that could not be judged (``error`` is :meth:`sanctions.exc.InvalidInput.to_dict`).
+    ``parquet``
+        One row per input record: ``line`` (int64), ``transfer_id`` (the subject's id; a deal's id for a
+        deal), ``verdict``, ``rule_ids`` (list of strings, one per finding, sorted), ``decision_json``
+        (the canonical JSON) and ``error_json`` (null unless rejected; then ``verdict`` and
+        ``decision_json`` are null). One row group per chunk.
+
+Streaming and cores
+    The reader hands out chunks of :data:`CHUNK` records; a process pool (one :class:`~sanctions.Engine`
+    built once per worker by ``engine_factory``) judges them; at most ``2 * workers + 2`` chunks are in
+    flight, and results are written strictly in input order. Memory therefore depends on the chunk size,
+    never on the length of the input. ``workers=0`` or ``1`` judges in this process.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import multiprocessing as mp
+import os
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from sanctions.exc import FieldProblem, InvalidInput, InvalidTransfer
+
+CHUNK = 1_000
+"""Records per chunk handed to a worker."""
+
+FmtIn = Literal["jsonl", "csv", "parquet"]
+FmtOut = Literal["jsonl", "parquet"]
+
+TRANSFER_COLUMNS = (
+    "transfer_id", "date_start", "date_end", "kind", "purpose",
+    "supplier_name", "supplier_country", "supplier_kind",
+    "recipient_name", "recipient_country", "recipient_kind",
+    "origin_country", "destination_country",
+    "vessel_name", "vessel_imo", "vessel_flag", "ship_to_ship",
+    "sts_vessel_name", "sts_vessel_imo", "sts_vessel_flag",
+    "route_json", "intermediaries_json", "notifications_json", "exemptions_json", "notes",
+)
+ITEM_COLUMNS = (
+    "item_description", "item_hs_code", "item_category", "item_quantity", "item_unit", "item_value",
+    "item_currency", "item_origin_country", "item_end_use", "item_end_user",
+)
+FLAT_COLUMNS = TRANSFER_COLUMNS + ITEM_COLUMNS
+"""Columns of the flat layout (CSV and Parquet), in this order when written by :func:`flatten`."""
+
+
+@dataclass
+class BatchSummary:
+    """What a batch run did. ``read == judged + rejected`` always.
+
+    Attributes:
+        read: Input records (lines, or transfers of a flat file).
+        judged: Records that got a decision.
+        rejected: Records reported as errors.
+        verdicts: Decisions per verdict.
+        seconds: Wall time.
+        workers: Worker processes used (0: judged in this process).
+    """
+
+    read: int = 0
+    judged: int = 0
+    rejected: int = 0
+    verdicts: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    workers: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"read": self.read, "judged": self.judged, "rejected": self.rejected,
+                "verdicts": dict(sorted(self.verdicts.items())), "seconds": round(self.seconds, 3),
+                "workers": self.workers}
+
+    def render(self) -> str:
+        v = ", ".join(f"{k} {n}" for k, n in sorted(self.verdicts.items()))
+        rate = self.read / self.seconds if self.seconds else 0.0
+        return (f"read {self.read}, judged {self.judged} ({v or 'none'}), rejected {self.rejected} "
+                f"in {self.seconds:.1f} s ({rate:,.0f} records/s, {self.workers or 1} process"
+                f"{'es' if self.workers > 1 else ''})")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Records: (line, payload); payload is raw JSON text (parsed in the worker), a dict, or an error
+# ----------------------------------------------------------------------------------------------------------------
+
+Payload = str | dict[str, Any] | InvalidInput
+Record = tuple[int, Payload]
+
+
+def _json_error(line: int, source: str, err: Exception) -> InvalidTransfer:
+    return InvalidTransfer("not valid JSON", source=source, record=line,
+                           problems=[FieldProblem("", str(err), None)])
+
+
+def read_jsonl(f: IO[bytes], source: str) -> Iterator[Record]:
+    """Records of a JSON Lines file opened in binary mode; JSON is parsed later, by the worker."""
+    for n, raw in enumerate(f, 1):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            yield n, _json_error(n, source, err)
+            continue
+        if text.strip():
+            yield n, text
+
+
+def _cell(v: Any) -> Any:
+    if v is None:
+        return None
+    if isinstance(v, float) and v != v:  # NaN from a Parquet/pandas float column: absent
+        return None
+    if isinstance(v, str):
+        v = v.strip()
+        return v or None
+    return v
+
+
+def _bool(v: Any) -> Any:
+    if isinstance(v, str):
+        low = v.lower()
+        if low in ("true", "1", "yes"):
+            return True
+        if low in ("false", "0", "no"):
+            return False
+    return v
+
+
+def _num(v: Any) -> Any:
+    if isinstance(v, str):
+        try:
+            return float(v)
+        except ValueError:
+            return v  # the model reports it, with the field path
+    return v
+
+
+def _date(v: Any) -> Any:
+    return v.isoformat() if isinstance(v, dt.date | dt.datetime) else v
+
+
+class _FlatError(Exception):
+    pass
+
+
+def _party(row: dict[str, Any], prefix: str) -> dict[str, Any] | None:
+    name, country, kind = row.get(prefix + "_name"), row.get(prefix + "_country"), row.get(prefix + "_kind")
+    if name is None and country is None and kind is None:
+        return None
+    out = {"name": name, "country": country}
+    if kind is not None:
+        out["kind"] = kind
+    return out
+
+
+def _vessel(row: dict[str, Any], prefix: str) -> dict[str, Any] | None:
+    name, imo, flag = row.get(prefix + "_name"), row.get(prefix + "_imo"), row.get(prefix + "_flag")
+    if name is None and imo is None and flag is None:
+        return None
+    out: dict[str, Any] = {"name": name}
+    if imo is not None:
+        out["imo"] = str(int(imo)) if isinstance(imo, int | float) and not isinstance(imo, bool) else imo
+    if flag is not None:
+        out["flag"] = flag
+    return out
+
+
+def _transfer_from_rows(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The JSON shape of one transfer from its flat rows (first row's transfer columns)."""
+    head = rows[0]
+    first = tuple(head.get(c) for c in TRANSFER_COLUMNS)
+    for r in rows[1:]:
+        if tuple(r.get(c) for c in TRANSFER_COLUMNS) != first:
+            diff = [c for c in TRANSFER_COLUMNS if r.get(c) != head.get(c)]
+            raise _FlatError(f"rows of transfer {head.get('transfer_id')!r} disagree on {', '.join(diff)}")
+    t: dict[str, Any] = {"id": head.get("transfer_id")}
+    start, end = _date(head.get("date_start")), _date(head.get("date_end"))
+    t["date"] = {"start": start, "end": end} if end is not None and end != start else start
+    for src, dst in (("kind", "kind"), ("purpose", "purpose"), ("origin_country", "origin_country"),
+                     ("destination_country", "destination_country"), ("notes", "notes")):
+        if head.get(src) is not None:
+            t[dst] = head[src]
+    t["supplier"] = _party(head, "supplier")
+    t["recipient"] = _party(head, "recipient")
+    for prefix in ("vessel", "sts_vessel"):
+        v = _vessel(head, prefix)
+        if v is not None:
+            t[prefix] = v
+    if head.get("ship_to_ship") is not None:
+        t["ship_to_ship"] = _bool(head["ship_to_ship"])
+    for col in ("route", "intermediaries", "notifications", "exemptions"):
+        text = head.get(col + "_json")
+        if text is not None:
+            try:
+                t[col] = json.loads(text) if isinstance(text, str) else text
+            except json.JSONDecodeError as err:
+                raise _FlatError(f"{col}_json is not valid JSON ({err})") from None
+    items = []
+    for r in rows:
+        if r.get("item_description") is None and all(r.get(c) is None for c in ITEM_COLUMNS):
+            continue
+        item: dict[str, Any] = {"description": r.get("item_description")}
+        for col, key in (("item_hs_code", "hs_code"), ("item_category", "category"),
+                         ("item_origin_country", "origin_country"), ("item_end_use", "end_use"),
+                         ("item_end_user", "end_user")):
+            if r.get(col) is not None:
+                item[key] = str(r[col]) if col == "item_hs_code" else r[col]
+        if r.get("item_quantity") is not None or r.get("item_unit") is not None:
+            item["quantity"] = {"value": _num(r.get("item_quantity")), "unit": r.get("item_unit")}
+        if r.get("item_value") is not None:
+            money: dict[str, Any] = {"amount": _num(r["item_value"])}
+            if r.get("item_currency") is not None:
+                money["currency"] = r["item_currency"]
+            item["value"] = money
+        items.append(item)
+    t["items"] = items
+    return t
+
+
+def _group(rows: Iterable[tuple[int, dict[str, Any]]], source: str) -> Iterator[Record]:
+    """Consecutive rows with the same transfer_id -> one record (line of its first row)."""
+    current: list[dict[str, Any]] = []
+    first_line = 0
+    tid: Any = object()
+
+    def flush() -> Record:
+        try:
+            return first_line, _transfer_from_rows(current)
+        except _FlatError as err:
+            return first_line, InvalidTransfer(str(err), source=source, record=first_line,
+                                               problems=[FieldProblem("transfer_id", str(err), current[0].get(
+                                                   "transfer_id"))])
+
+    for line, row in rows:
+        row = {k: _cell(v) for k, v in row.items() if k is not None}
+        if current and row.get("transfer_id") == tid and tid is not None:
+            current.append(row)
+            continue
+        if current:
+            yield flush()
+        current, first_line, tid = [row], line, row.get("transfer_id")
+    if current:
+        yield flush()
+
+
+def read_csv(f: IO[str], source: str) -> Iterator[Record]:
+    """Records of a flat-layout CSV file (text mode, ``newline=''``)."""
+    reader = csv.DictReader(f)
+    unknown = [c for c in (reader.fieldnames or []) if c not in FLAT_COLUMNS]
+    if unknown:
+        raise InvalidInput(f"unknown columns in {source}: {', '.join(unknown)}", source=source, record=1,
+                           problems=[FieldProblem(c, "unknown column", None) for c in unknown])
+
+    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
+        line = reader.line_num + 1
+        for row in reader:
+            yield line, row
+            line = reader.line_num + 1
+
+    yield from _group(rows(), source)
+
+
+def read_parquet(path: str | Path, source: str, progress: _Progress | None = None) -> Iterator[Record]:
+    """Records of a flat-layout Parquet file, read one row group at a time."""
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    unknown = [c for c in pf.schema_arrow.names if c not in FLAT_COLUMNS]
+    if unknown:
+        raise InvalidInput(f"unknown columns in {source}: {', '.join(unknown)}", source=source,
+                           problems=[FieldProblem(c, "unknown column", None) for c in unknown])
+
+    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
+        n = 0
+        for g in range(pf.num_row_groups):
+            if progress:
+                progress.fraction = g / max(pf.num_row_groups, 1)
+            for row in pf.read_row_group(g).to_pylist():
+                n += 1
+                yield n, row
+
+    yield from _group(rows(), source)
+
+
+def flatten(subject: dict[str, Any]) -> list[dict[str, Any]]:
+    """The flat-layout rows of one transfer given as JSON-like data (the inverse of the flat reader)."""
+    t = subject
+    date = t.get("date")
+    start, end = (date.get("start"), date.get("end")) if isinstance(date, dict) else (date, None)
+    head: dict[str, Any] = {c: None for c in FLAT_COLUMNS}
+    head.update({"transfer_id": t.get("id"), "date_start": start, "date_end": end, "kind": t.get("kind"),
+                 "purpose": t.get("purpose"), "origin_country": t.get("origin_country"),
+                 "destination_country": t.get("destination_country"), "notes": t.get("notes")})
+    for p in ("supplier", "recipient"):
+        party = t.get(p) or {}
+        head.update({f"{p}_name": party.get("name"), f"{p}_country": party.get("country"),
+                     f"{p}_kind": party.get("kind")})
+    for p in ("vessel", "sts_vessel"):
+        v = t.get(p) or {}
+        head.update({f"{p}_name": v.get("name"), f"{p}_imo": v.get("imo"), f"{p}_flag": v.get("flag")})
+    if "ship_to_ship" in t:
+        head["ship_to_ship"] = "true" if t["ship_to_ship"] else "false"
+    for col in ("route", "intermediaries", "notifications", "exemptions"):
+        if t.get(col):
+            head[col + "_json"] = json.dumps(t[col], sort_keys=True)
+    rows = []
+    for item in t.get("items") or [None]:
+        row = dict(head)
+        if item is not None:
+            q, v = item.get("quantity") or {}, item.get("value") or {}
+            row.update({"item_description": item.get("description"), "item_hs_code": item.get("hs_code"),
+                        "item_category": item.get("category"), "item_quantity": q.get("value"),
+                        "item_unit": q.get("unit"), "item_value": v.get("amount"),
+                        "item_currency": v.get("currency"), "item_origin_country": item.get("origin_country"),
+                        "item_end_use": item.get("end_use"), "item_end_user": item.get("end_user")})
+        rows.append(row)
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Judging a chunk (in a worker, or here)
+# ----------------------------------------------------------------------------------------------------------------
+
+Result = tuple[int, str | None, str | None, list[str] | None, str]
+"""(line, subject id, verdict, rule ids, json text); verdict None means the json is an error line."""
+
+
+def default_engine() -> Any:
+    """The engine batch runs use by default: the built-in rulebook on the batch evaluator."""
+    from sanctions._batch import BatchEvaluator
+    from sanctions.engine import Engine
+
+    engine = Engine(evaluator="reference")
+    engine.evaluator = BatchEvaluator(engine.rulebook.compiled)
+    return engine
+
+
+_ENGINE: Any = None
+_AS_OF: dt.date | None = None
+
+
+def _init_worker(factory: Callable[[], Any], as_of: dt.date | None) -> None:
+    global _ENGINE, _AS_OF
+    _ENGINE = factory()
+    _AS_OF = as_of
+
+
+def _error_line(line: int, err: InvalidInput) -> Result:
+    return (line, None, None, None, json.dumps({"line": line, "error": err.to_dict()}, sort_keys=True,
+                                               ensure_ascii=False, separators=(",", ":")))
+
+
+def judge_chunk(chunk: list[Record], source: str, engine: Any = None, as_of: dt.date | None = None
+                ) -> list[Result]:
+    """Judge one chunk of records; never raises for a bad record (it becomes an error result)."""
+    from sanctions.explain import to_json
+    from sanctions.model import parse_input
+
+    engine = engine if engine is not None else _ENGINE
+    as_of = as_of if as_of is not None else _AS_OF
+    out: list[Result] = []
+    for line, payload in chunk:
+        try:
+            if isinstance(payload, InvalidInput):
+                raise payload
+            if isinstance(payload, str):
+                try:
+                    payload = json.loads(payload)
+                except json.JSONDecodeError as err:
+                    raise _json_error(line, source, err) from None
+            subject = parse_input(payload, source=source, record=line)
+            d = engine.check(subject, as_of=as_of)
+        except InvalidInput as err:
+            out.append(_error_line(line, err.located(source=source, record=line)))
+            continue
+        out.append((line, d.subject["id"], d.verdict, sorted(f.rule_id for f in d.findings),
+                    to_json(d, indent=None)))
+    return out
+
+
+def _judge_in_worker(chunk: list[Record], source: str) -> list[Result]:
+    return judge_chunk(chunk, source)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Writers
+# ----------------------------------------------------------------------------------------------------------------
+
+
+class _JsonlWriter:
+    def __init__(self, out: str | Path | IO[str]) -> None:
+        self._own = not hasattr(out, "write")
+        self.f: IO[str] = open(out, "w", encoding="utf-8") if self._own else out  # type: ignore[arg-type]
+
+    def write(self, results: list[Result]) -> None:
+        self.f.write("".join(r[4] + "\n" for r in results))
+
+    def close(self) -> None:
+        if self._own:
+            self.f.close()
+        else:
+            self.f.flush()
+
+
+class _ParquetWriter:
+    def __init__(self, out: str | Path) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.pa = pa
+        self.schema = pa.schema([("line", pa.int64()), ("transfer_id", pa.string()), ("verdict", pa.string()),
+                                 ("rule_ids", pa.list_(pa.string())), ("decision_json", pa.string()),
+                                 ("error_json", pa.string())])
+        self.w = pq.ParquetWriter(str(out), self.schema)
+
+    def write(self, results: list[Result]) -> None:
+        ok = [r[2] is not None for r in results]
+        cols = {
+            "line": [r[0] for r in results],
+            "transfer_id": [r[1] for r in results],
+            "verdict": [r[2] for r in results],
+            "rule_ids": [r[3] for r in results],
+            "decision_json": [r[4] if k else None for r, k in zip(results, ok)],
+            "error_json": [None if k else r[4] for r, k in zip(results, ok)],
+        }
+        self.w.write_table(self.pa.table(cols, schema=self.schema))
+
+    def close(self) -> None:
+        self.w.close()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Progress bar (stderr, only on a terminal)
+# ----------------------------------------------------------------------------------------------------------------
+
+
+class _Progress:
+    def __init__(self, stream: IO[str], size_of: Callable[[], float] | None) -> None:
+        self.stream = stream
+        self.size_of = size_of
+        self.fraction: float | None = None
+        self.t0 = time.monotonic()
+        self.last = 0.0
+
+    def update(self, done: int, *, final: bool = False) -> None:
+        now = time.monotonic()
+        if not final and now - self.last < 0.2:
+            return
+        self.last = now
+        frac = self.size_of() if self.size_of else self.fraction
+        rate = done / (now - self.t0) if now > self.t0 else 0.0
+        if frac is not None:
+            frac = min(max(frac, 0.0), 1.0) if not final else 1.0
+            filled = int(frac * 30)
+            bar = f"[{'#' * filled}{'.' * (30 - filled)}] {frac * 100:5.1f}% "
+        else:
+            bar = ""
+        self.stream.write(f"\r{bar}{done:,} records, {rate:,.0f}/s")
+        if final:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The public function
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _guess(path: str) -> FmtIn:
+    low = path.lower()
+    if low.endswith((".csv", ".csv.txt")):
+        return "csv"
+    if low.endswith((".parquet", ".pq")):
+        return "parquet"
+    return "jsonl"
+
+
+def _chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
+    chunk: list[Record] = []
+    for r in records:
+        chunk.append(r)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def check_file(
+    path: str | os.PathLike[str],
+    *,
+    out: str | os.PathLike[str] | IO[str],
+    fmt_in: FmtIn | None = None,
+    fmt_out: FmtOut = "jsonl",
+    engine_factory: Callable[[], Any] | None = None,
+    workers: int | None = None,
+    as_of: dt.date | None = None,
+    chunk_size: int = CHUNK,
+    progress: bool | None = None,
+    quiet: bool = False,
+) -> BatchSummary:
+    """Judge every transfer or deal in a file and write one output line (or row) per record, in input order.
+
+    Args:
+        path: Input file (``-`` is not supported: the pool needs a seekable source for progress; use a file).
+        out: Output file path (or, for ``jsonl``, an open text stream).
+        fmt_in: ``jsonl``, ``csv`` or ``parquet``; by default from the file name (``.csv``, ``.parquet``,
+            otherwise JSON Lines).
+        fmt_out: ``jsonl`` or ``parquet``.
+        engine_factory: A picklable callable (a module-level function or :func:`functools.partial`) that
+            builds the :class:`~sanctions.Engine`; called once per worker. Default: :func:`default_engine`.
+        workers: Worker processes; ``None`` for one per core, ``0`` or ``1`` to judge in this process.
+        as_of: Judge every record under the law in force on this date.
+        chunk_size: Records per chunk.
+        progress: Show a progress bar on stderr; default: only when stderr is a terminal.
+        quiet: Do not print the summary to stderr.
+
+    Returns:
+        The :class:`BatchSummary` (also printed to stderr as one line).
+
+    Raises:
+        InvalidInput: When the file as a whole cannot be read (unknown format, unknown flat columns).
+            Bad *records* never raise: each becomes an error line and the run goes on.
+    """
+    t0 = time.monotonic()
+    source = os.fspath(path)
+    fmt = fmt_in or _guess(source)
+    if fmt not in ("jsonl", "csv", "parquet"):
+        raise InvalidInput(f"unknown input format {fmt!r}; use jsonl, csv or parquet")
+    if fmt_out not in ("jsonl", "parquet"):
+        raise InvalidInput(f"unknown output format {fmt_out!r}; use jsonl or parquet")
+    factory = engine_factory or default_engine
+    n_workers = (os.cpu_count() or 1) if workers is None else workers
+    summary = BatchSummary(workers=n_workers if n_workers > 1 else 0)
+    show = sys.stderr.isatty() if progress is None else progress
+    size = os.path.getsize(source) if fmt != "parquet" else 0
+
+    stack: list[Any] = []
+    bar: _Progress | None = None
+    try:
+        if fmt == "jsonl":
+            fb = open(source, "rb")
+            stack.append(fb)
+            bar = _Progress(sys.stderr, (lambda: fb.tell() / size) if size else None) if show else None
+            records = read_jsonl(fb, source)
+        elif fmt == "csv":
+            ft = open(source, encoding="utf-8", newline="")
+            stack.append(ft)
+            bar = _Progress(sys.stderr, (lambda: ft.buffer.tell() / size) if size else None) if show else None
+            records = read_csv(ft, source)
+        else:
+            bar = _Progress(sys.stderr, None) if show else None
+            records = read_parquet(source, source, bar)
+        writer: _JsonlWriter | _ParquetWriter = _JsonlWriter(out) if fmt_out == "jsonl" else _ParquetWriter(out)  # type: ignore[arg-type]
+
+        def consume(results: list[Result]) -> None:
+            writer.write(results)
+            for r in results:
+                summary.read += 1
+                if r[2] is None:
+                    summary.rejected += 1
+                else:
+                    summary.judged += 1
+                    summary.verdicts[r[2]] = summary.verdicts.get(r[2], 0) + 1
+            if bar:
+                bar.update(summary.read)
+
+        try:
+            if n_workers <= 1:
+                engine = factory()
+                for chunk in _chunks(records, chunk_size):
+                    consume(judge_chunk(chunk, source, engine, as_of))
+            else:
+                with mp.get_context().Pool(n_workers, initializer=_init_worker, initargs=(factory, as_of)) as pool:
+                    window: deque[Any] = deque()
+                    limit = 2 * n_workers + 2
+                    for chunk in _chunks(records, chunk_size):
+                        window.append(pool.apply_async(_judge_in_worker, (chunk, source)))
+                        while len(window) >= limit:
+                            consume(window.popleft().get())
+                    while window:
+                        consume(window.popleft().get())
+        finally:
+            writer.close()
+    finally:
+        for f in stack:
+            f.close()
+    summary.seconds = time.monotonic() - t0
+    if bar:
+        bar.update(summary.read, final=True)
+    if not quiet:
+        print(summary.render(), file=sys.stderr)
+    return summary
+
+
+def check_records(records: Iterable[dict[str, Any]], *, engine: Any = None, as_of: dt.date | None = None,
+                  source: str = "<records>") -> Iterator[Result]:
+    """Judge JSON-like records in this process, yielding results in order (the path Dask partitions use)."""
+    engine = engine if engine is not None else default_engine()
+    for chunk in _chunks(((n, r) for n, r in enumerate(records, 1)), CHUNK):
+        yield from judge_chunk(chunk, source, engine, as_of)
+
+
+__all__ = ["BatchSummary", "CHUNK", "FLAT_COLUMNS", "check_file", "check_records", "default_engine", "flatten",
+           "judge_chunk", "read_csv", "read_jsonl", "read_parquet"]
