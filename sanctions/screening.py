@@ -21,8 +21,9 @@ from typing import Any
 
 from sanctions.model import Deal, Party, Transfer
 
-THRESHOLD = 88.0
-"""Score (0-100) at which a name match counts as a hit; see docs/screening-quality.md for the measurement."""
+THRESHOLD: float | None = None
+"""Score (0-100) at which a name match counts as a hit; ``None`` uses sanctions.matching.DEFAULT_THRESHOLD,
+chosen by measurement (docs/screening-quality.md)."""
 
 
 @dataclass
@@ -65,10 +66,11 @@ def _parties(t: Transfer) -> Iterable[tuple[str, Party]]:
 
 
 def screen_subject(subject: Transfer | Deal, index: Any, *, as_of: dt.date | None = None,
-                   threshold: float = THRESHOLD) -> Screening:
+                   threshold: float | None = THRESHOLD) -> Screening:
     """Screen every party and vessel of a transfer or deal against an edition's index."""
     from sanctions import matching, vessels
 
+    threshold = matching.DEFAULT_THRESHOLD if threshold is None else threshold
     ed = index.edition
     edition = {"edition": ed.generated.date().isoformat() if ed.generated else "unknown", "sha256": ed.sha256,
                "source": ed.source}

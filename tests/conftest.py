@@ -1,17 +1,8 @@
-"""Shared fixtures for the test suite."""
+"""Shared fixtures for the test suite (plain helpers live in tests/support.py)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT / "fixtures"
-SHARED = ROOT.parent / "shared"
 
 
 @pytest.fixture(scope="session")
@@ -26,15 +17,3 @@ def reference_engine(rulebook):
     from sanctions.engine import Engine
 
     return Engine(rulebook, evaluator="reference")
-
-
-def load_fixture(name: str):
-    from sanctions.model import parse_input
-
-    return parse_input(json.loads((FIXTURES / name).read_text()), source=name)
-
-
-def run_cli(*args: str, stdin: bytes | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run check-transfer in a subprocess, as a user would."""
-    return subprocess.run([sys.executable, "-m", "sanctions.cli", *args], input=stdin, capture_output=True,
-                          timeout=timeout, cwd=ROOT)

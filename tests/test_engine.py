@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from conftest import FIXTURES, load_fixture
+from support import FIXTURES, load_fixture
 from regen_golden import fixtures, golden_path, normalised
 from sanctions.engine import Engine
 from sanctions.explain import to_json

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import SHARED, run_cli
+from support import SHARED, run_cli
 from sanctions import lists, matching, screening
 from sanctions.model import parse_transfer
 
@@ -70,7 +70,7 @@ def test_without_a_list_screening_is_not_performed(tmp_path, monkeypatch):
     import subprocess
     import sys
 
-    from conftest import ROOT
+    from support import ROOT
 
     env = dict(os.environ, SANCTIONS_DATA_DIR=str(tmp_path / "empty"))
     p = subprocess.run([sys.executable, "-m", "sanctions.cli", str(path), "--format", "json"], capture_output=True,
@@ -79,3 +79,19 @@ def test_without_a_list_screening_is_not_performed(tmp_path, monkeypatch):
     assert d["screening"]["performed"] is False and "no UN list is installed" in d["screening"]["reason"]
     p = run_cli(str(path), "--list", str(LIST_2026_05))
     assert p.returncode == 1 and b"KPe.001" in p.stdout
+
+
+def test_cli_lists_and_screen(tmp_path):
+    import os
+
+    env = dict(os.environ, SANCTIONS_DATA_DIR=str(tmp_path / "data"))
+    p = run_cli("lists", "show", env=env)
+    assert p.returncode == 2 and b"no UN list is installed" in p.stderr
+    p = run_cli("lists", "update", "--from", str(LIST_2026_05), env=env)
+    assert p.returncode == 0, p.stderr
+    p = run_cli("lists", "show", env=env)
+    assert json.loads(p.stdout)["entries"] == 1009
+    p = run_cli("lists", "diff", str(SHARED / "data" / "un_sc_consolidated_2026-01-28.xml"), str(LIST_2026_05))
+    assert p.stdout.decode().startswith("11 added, 1 removed")
+    p = run_cli("screen", "Ri Pyong Chol", "--list", str(LIST_2026_05), "--format", "json")
+    assert p.returncode == 1 and json.loads(p.stdout)["Ri Pyong Chol"][0]["reference_number"] == "KPi.076"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import FIXTURES, run_cli
+from support import FIXTURES, run_cli
 
 FOUNDING = str(FIXTURES / "dprk_russia_arms_for_oil.json")
 GOOD = {
