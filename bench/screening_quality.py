@@ -32,7 +32,9 @@ sys.path.insert(0, str(ROOT))
 from sanctions import lists, matching  # noqa: E402
 from sanctions.unlist import ListEdition, ListedEntry  # noqa: E402
 
-DEFAULT_LIST = Path("/work/shared/data/un_sc_consolidated_2026-05-08.xml")
+DEFAULT_LIST = next((p for p in (Path(__file__).resolve().parents[2] / "shared/data/un_sc_consolidated_2026-05-08.xml",
+                     Path("/work/shared/data/un_sc_consolidated_2026-05-08.xml")) if p.exists()),
+                    Path("/work/shared/data/un_sc_consolidated_2026-05-08.xml"))
 DOC = ROOT / "docs" / "screening-quality.md"
 SEED = 20260508
 THRESHOLDS = (80, 82, 84, 86, 88, 90, 92, 95)

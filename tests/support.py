@@ -10,6 +10,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 SHARED = ROOT.parent / "shared"
+if not SHARED.is_dir():  # a checkout elsewhere: fall back to the workplace copy
+    SHARED = Path("/work/shared")
 
 
 def load_fixture(name: str):

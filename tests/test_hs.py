@@ -12,10 +12,11 @@ import pytest
 from sanctions import hs
 from sanctions.exc import InvalidInput, InvalidRule
 from sanctions.model import Category
+from support import SHARED as SHARED_ROOT
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "hs-classification.md"
-HS2022 = Path("/work/shared/data/hs2022_harmonized-system.csv")
+HS2022 = (SHARED_ROOT / "data/hs2022_harmonized-system.csv")
 """The HS 2022 nomenclature (UN Comtrade via github.com/datasets/harmonized-system). Read in place, never
 copied into the repository; it is present in CI."""
 

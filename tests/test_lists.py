@@ -15,10 +15,11 @@ import pytest
 from sanctions import lists
 from sanctions.exc import ListError
 from sanctions.unlist import read
+from support import SHARED as SHARED_ROOT
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "fixtures" / "lists" / "un_list_sample.xml"
-SHARED = Path("/work/shared/data")
+SHARED = (SHARED_ROOT / "data")
 REAL_NEW = SHARED / "un_sc_consolidated_2026-05-08.xml"
 REAL_OLD = SHARED / "un_sc_consolidated_2026-01-28.xml"
 needs_real = pytest.mark.skipif(not REAL_NEW.exists(), reason="real UN list files not available")

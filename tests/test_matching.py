@@ -14,10 +14,11 @@ from sanctions import lists, matching
 from sanctions.exc import InvalidInput, ListError
 from sanctions.matching import normalise, screen, screen_many
 from sanctions.unlist import ListEdition, read
+from support import SHARED as SHARED_ROOT
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "fixtures" / "lists" / "un_list_sample.xml"
-REAL = Path("/work/shared/data/un_sc_consolidated_2026-05-08.xml")
+REAL = (SHARED_ROOT / "data/un_sc_consolidated_2026-05-08.xml")
 needs_real = pytest.mark.skipif(not REAL.exists(), reason="real UN list file not available")
 
 

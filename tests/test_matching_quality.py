@@ -20,9 +20,10 @@ import pytest
 
 from sanctions import matching
 from sanctions.unlist import read
+from support import SHARED as SHARED_ROOT
 
 ROOT = Path(__file__).resolve().parents[1]
-REAL = Path("/work/shared/data/un_sc_consolidated_2026-05-08.xml")
+REAL = (SHARED_ROOT / "data/un_sc_consolidated_2026-05-08.xml")
 pytestmark = pytest.mark.skipif(not REAL.exists(), reason="real UN list file not available")
 
 

@@ -12,8 +12,9 @@ import pytest
 
 from sanctions.exc import InvalidInput, ListError
 from sanctions.vessels import designated_vessels, imo_check_digit, is_valid_imo, match_vessel, parse_imo
+from support import SHARED as SHARED_ROOT
 
-OFAC = Path("/work/shared/data/ofac_sdn_2024-05-03.csv")
+OFAC = (SHARED_ROOT / "data/ofac_sdn_2024-05-03.csv")
 
 
 @pytest.mark.parametrize("value", ["9074729", "IMO 9074729", "imo: 9074729", "IMO No. 9074729", 9074729, " 8705539 "])
