@@ -112,7 +112,7 @@ def _check(argv: list[str]) -> int:
 
     engine = _engine(args)
     screener = _screener(args)
-    ledger = _open_ledger(args.ledger) if args.ledger else None
+    ledger = _open_ledger(args.ledger, engine.rulebook) if args.ledger else None
     audit = args.audit
     out = sys.stdout
     decisions, errors = [], []
@@ -178,16 +178,20 @@ def _judge(engine: Any, subject: Any, screener: Any, as_of: dt.date | None) -> A
     return screening.check(engine, subject, screener, as_of=as_of)
 
 
-def _open_ledger(path: str) -> Any:
+def _open_ledger(path: str, rulebook: Any) -> Any:
     from sanctions import capcheck
 
-    return capcheck.LedgerJudge(path)
+    return capcheck.LedgerJudge(path, rulebook)
 
 
 def _audit_append(path: str, subject: Any, decision: Any, engine: Any) -> None:
-    from sanctions import auditing
+    from sanctions import audit
 
-    auditing.record(path, subject, decision, engine)
+    scr = decision.screening or {}
+    editions = [{"list": "UN consolidated", "edition": scr.get("edition"), "sha256": scr.get("sha256")}] \
+        if scr.get("performed") else []
+    audit.append(path, input=subject.model_dump(mode="json"), result=decision.model_dump(mode="json"),
+                 rulebook_hash=engine.rulebook.digest, editions=editions, evaluator=engine.evaluator_name)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -240,7 +240,8 @@ class RuleSpec(_Spec):
     join: list[JoinSpec] = Field(default_factory=list, description="Deal rules: how leg and counter-leg relate.")
     exemptions: list[ExemptionSpec] = Field(default_factory=list)
     duty: DutySpec | None = None
-    cap: dict[str, Any] | None = Field(default=None, description="Cap parameters, judged with a ledger.")
+    cap: dict[str, Any] | list[dict[str, Any]] | None = Field(
+        default=None, description="Cap (or caps, one per period regime) judged with a ledger: see sanctions.caps.CapSpec.")
     replaces: list[str] = Field(default_factory=list, description="Ids of rules this one replaced.")
     replaced_by: list[str] = Field(default_factory=list, description="Ids of rules that replaced this one.")
     tags: list[str] = Field(default_factory=list)
@@ -287,6 +288,8 @@ class Rule:
     pattern_id: str
     exemptions: tuple[Exemption, ...]
     keys: frozenset[str] = field(default_factory=frozenset)
+    caps: tuple[Any, ...] = ()
+    """The parsed :class:`sanctions.caps.CapSpec` list when the rule carries caps."""
 
     @property
     def id(self) -> str:
@@ -527,8 +530,27 @@ class _Compiler:
         self._template(spec.explanation, scope, label, "explanation")
         self._check_examples(spec, label)
         rule = Rule(spec=spec, file=label, scope=scope, pattern_id=spec.id, exemptions=tuple(exemptions),
-                    keys=frozenset(C.keys_of(cond)))
+                    keys=frozenset(C.keys_of(cond)), caps=self._caps(spec, scope, label))
         return rule, out
+
+    def _caps(self, spec: RuleSpec, scope: str, label: str) -> tuple[Any, ...]:
+        if spec.cap is None:
+            return ()
+        from sanctions.caps import CapSpec
+
+        if scope != "item":
+            raise InvalidRule("a cap counts items: the rule must test item fields", file=label, key="cap")
+        raw = spec.cap if isinstance(spec.cap, list) else [spec.cap]
+        out = []
+        for i, one in enumerate(raw):
+            where = f"cap[{i}]" if isinstance(spec.cap, list) else "cap"
+            try:
+                out.append(CapSpec.model_validate(one))
+            except ValidationError as err:
+                bad = _spec_error(err, label)
+                raise InvalidRule(bad.message, file=label, key=f"{where}.{bad.key}" if bad.key else where,
+                                  hint=bad.hint) from None
+        return tuple(out)
 
     def _deal_rule(self, spec: RuleSpec, label: str) -> tuple[Rule, list[C.Pattern | C.JoinPattern]]:
         if spec.counter_leg is None:
