@@ -131,6 +131,10 @@ def _check(argv: list[str]) -> int:
             decision = _judge(engine, rec.value, screener, args.as_of)
             if ledger is not None:
                 decision = ledger(decision, rec.value, args.as_of)
+            else:
+                from sanctions import capcheck
+
+                decision = capcheck.judge(decision, rec.value, engine.rulebook, None, as_of=args.as_of)
             if audit:
                 _audit_append(audit, rec.value, decision, engine)
             counts["judged"] += 1
