@@ -18,6 +18,7 @@ Conditions are rendered from the rule specs (not the compiled form), so a named 
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
 from typing import Any
@@ -194,8 +195,6 @@ def markdown(rulebook: Rulebook) -> str:
 def main() -> None:
     """Print the catalogue of the built-in rulebook."""
     from sanctions.rulebook import load_rulebook
-
-    import sys
 
     sys.stdout.write(markdown(load_rulebook()))
 
