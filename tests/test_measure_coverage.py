@@ -11,7 +11,7 @@ import pytest
 from sanctions.rulebook import load_rulebook
 
 ROOT = Path(__file__).resolve().parent.parent
-CATALOGUE = Path("/work/shared/legal/un_measures.md")
+CATALOGUE = ROOT.parent / "shared" / "legal" / "un_measures.md"  # shared/ sits beside the checkout
 MAP = ROOT / "docs" / "measure-map.md"
 SCREENING = "screening (issue 5)"
 SCREENING_BLOCKS = {"dprk.asset_freeze", "dprk.travel_ban"}
