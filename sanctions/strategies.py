@@ -29,6 +29,35 @@ hypothesis through its entry point, so ``st.from_type(Transfer)`` works too.
 
 from __future__ import annotations
 
+# Defined before hypothesis is imported: importing hypothesis runs its entry points, ours among them, which
+# calls register_types() on this half-imported module. It returns early then, and the module registers the
+# types itself when it has finished loading (the last lines).
+_ready = False
+
+
+def register_types() -> None:
+    """Register the models with hypothesis, so ``st.from_type(Transfer)`` (and ``@given(t=...)`` inference) works.
+
+    Called by the library's hypothesis entry point; calling it again is harmless.
+
+    Example::
+
+        >>> from hypothesis import strategies as st
+        >>> from sanctions.model import Transfer
+        >>> from sanctions.strategies import register_types
+        >>> register_types()
+        >>> st.from_type(Transfer).example().id  # doctest: +SKIP
+        'T-4123'
+    """
+    if not _ready:  # the entry point ran while this module was importing hypothesis; see the end of the module
+        return
+    st.register_type_strategy(Party, parties())
+    st.register_type_strategy(Vessel, vessels())
+    st.register_type_strategy(Item, items())
+    st.register_type_strategy(Transfer, transfers())
+    st.register_type_strategy(Deal, deals())
+
+
 import datetime as dt
 import difflib
 from collections.abc import Collection, Iterable, Mapping
@@ -144,6 +173,9 @@ _PORTS = {"KP": ("Rajin", "Nampo", "Chongjin", "Hungnam"), "RU": ("Vladivostok",
 
 
 def _hint(value: str, options: Iterable[str]) -> str:
+    options = tuple(options)
+    if value.upper() in options and value != value.upper():
+        return f"; did you mean {value.upper()!r}?"
     close = difflib.get_close_matches(value, sorted(options), n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
 
@@ -766,22 +798,5 @@ def clearing(rule_id: str, *, rulebook: Any = None) -> st.SearchStrategy[Transfe
     return _varied(rb, rule, "clears", extra_items=False)
 
 
-def register_types() -> None:
-    """Register the models with hypothesis, so ``st.from_type(Transfer)`` (and ``@given(t=...)`` inference) works.
-
-    Called by the library's hypothesis entry point; calling it again is harmless.
-
-    Example::
-
-        >>> from hypothesis import strategies as st
-        >>> from sanctions.model import Transfer
-        >>> from sanctions.strategies import register_types
-        >>> register_types()
-        >>> st.from_type(Transfer).example().id  # doctest: +SKIP
-        'T-4123'
-    """
-    st.register_type_strategy(Party, parties())
-    st.register_type_strategy(Vessel, vessels())
-    st.register_type_strategy(Item, items())
-    st.register_type_strategy(Transfer, transfers())
-    st.register_type_strategy(Deal, deals())
+_ready = True
+register_types()
