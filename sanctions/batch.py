@@ -382,6 +382,17 @@ def default_engine() -> Any:
     return engine
 
 
+def engine_with_rules(rules: tuple[str, ...] = ()) -> Any:
+    """An engine on the built-in rules plus rule packs ``rules``, batch evaluator. Picklable through
+    ``functools.partial(engine_with_rules, ("path/to/pack",))``: the ``engine_factory`` for ``--rules``."""
+    from sanctions._batch import BatchEvaluator
+    from sanctions.engine import Engine
+
+    engine = Engine(rules=rules, evaluator="reference")
+    engine.evaluator = BatchEvaluator(engine.rulebook.compiled)
+    return engine
+
+
 _ENGINE: Any = None
 _AS_OF: dt.date | None = None
 
@@ -648,5 +659,5 @@ def check_records(records: Iterable[dict[str, Any]], *, engine: Any = None, as_o
         yield from judge_chunk(chunk, source, engine, as_of)
 
 
-__all__ = ["BatchSummary", "CHUNK", "FLAT_COLUMNS", "check_file", "check_records", "default_engine", "flatten",
+__all__ = ["BatchSummary", "CHUNK", "FLAT_COLUMNS", "check_file", "check_records", "default_engine", "engine_with_rules", "flatten",
            "judge_chunk", "read_csv", "read_jsonl", "read_parquet"]
