@@ -19,7 +19,8 @@ from sanctions.rulebook import OUTCOME_RANK, Rulebook, builtin_rules_dir, load_r
 BUILTIN = load_rulebook()
 RULES_WITH_FIRES = sorted(r for r, rule in BUILTIN.rules.items() if rule.spec.examples.get("fires"))
 RULES_WITH_CLEARS = sorted(r for r, rule in BUILTIN.rules.items() if rule.spec.examples.get("clears"))
-PROHIBITING = sorted(r for r in RULES_WITH_FIRES if BUILTIN.rules[r].spec.outcome == "prohibited")
+PROHIBITING_ITEMS = sorted(r for r in RULES_WITH_FIRES if BUILTIN.rules[r].spec.outcome == "prohibited"
+                           and BUILTIN.rules[r].scope == "item")
 
 
 def scaled(divisor: int, minimum: int = 3) -> int:

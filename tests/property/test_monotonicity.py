@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from property_support import PROHIBITING, copy_rules, finding_keys, rank, risky_transfers, subjects
+from property_support import PROHIBITING_ITEMS, copy_rules, finding_keys, rank, risky_transfers, subjects
 
 from sanctions import strategies as S
 from sanctions.engine import Engine
@@ -15,8 +15,8 @@ from sanctions.rulebook import load_rulebook
 
 @st.composite
 def prohibited_items(draw, engine):
-    """An item that fires a prohibiting rule in a transfer varied from that rule's example."""
-    rule_id = draw(st.sampled_from(PROHIBITING))
+    """An item that fires a prohibiting item rule in a transfer varied from that rule's example."""
+    rule_id = draw(st.sampled_from(PROHIBITING_ITEMS))
     v = draw(S.violating(rule_id))
     hits = [f.item_index for f in engine.check(v).findings if f.rule_id == rule_id and f.item_index is not None]
     return v, v.items[draw(st.sampled_from(hits))]
