@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 
 import pytest
 from hypothesis import given
@@ -26,7 +27,8 @@ def _reindexed(decision, order):
             if x.get("item_index") is not None:
                 x["item_index"] = back[x["item_index"]]
         data[part].sort(key=lambda x: json.dumps(x, sort_keys=True))
-    data["notes"] = sorted(data["notes"])
+    data["notes"] = sorted(re.sub(r" item (\d+):", lambda m: f" item {back[int(m.group(1))]}:", n)
+                           for n in data["notes"])
     return data
 
 
