@@ -33,6 +33,7 @@ from sanctions.model import (
     Purpose,
     Transfer,
     TransferKind,
+    TransportMode,
     Unit,
 )
 
@@ -80,6 +81,7 @@ _FIELDS: list[FieldSpec] = [
     FieldSpec("transfer.countries", "set", "transfer",
               "Every country the transfer touches: origin, destination, parties, route, vessel flags."),
     FieldSpec("transfer.route.ports", "set", "transfer", "Ports on the route, lower case."),
+    FieldSpec("transfer.transport", "set", "transfer", "Modes of transport.", _enum(TransportMode)),
     FieldSpec("transfer.route.countries", "set", "transfer", "Countries of the ports on the route."),
     FieldSpec("transfer.vessel.flag", "str", "transfer", "Flag of the carrying vessel."),
     FieldSpec("transfer.vessel.imo", "str", "transfer", "IMO number of the carrying vessel."),
@@ -186,6 +188,7 @@ def transfer_raw(t: Transfer, deal_id: str | None = None, screening: Any = None)
         "transfer.countries": countries,
         "transfer.route.ports": {s.port.strip().lower() for s in t.route},
         "transfer.route.countries": {s.country for s in t.route},
+        "transfer.transport": {m.value for m in t.transport},
         "transfer.vessel.flag": t.vessel.flag if t.vessel else None,
         "transfer.vessel.imo": t.vessel.imo if t.vessel else None,
         "transfer.ship_to_ship": t.ship_to_ship,

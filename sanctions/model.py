@@ -161,6 +161,21 @@ class Category(StrEnum):
     other = "other"
 
 
+class TransportMode(StrEnum):
+    """How a transfer moves."""
+
+    sea = "sea"
+    air = "air"
+    rail = "rail"
+    road = "road"
+    pipeline = "pipeline"
+    post = "post"
+    electronic = "electronic"
+    """Technology, services or money sent by wire or data."""
+    in_person = "in_person"
+    """Training, advice or work given in person."""
+
+
 class Unit(StrEnum):
     """Units of quantity."""
 
@@ -398,6 +413,8 @@ class Transfer(_Model):
     origin_country: Country = Field(description="Where the transfer starts.")
     destination_country: Country = Field(description="Where it ends.")
     route: list[RouteStop] = Field(default_factory=list, description="Ports and crossings on the way, in order.")
+    transport: list[TransportMode] = Field(default_factory=list, description="How it moves (sea, air, rail, ...); "
+                                           "several for a multimodal route.")
     vessel: Vessel | None = Field(default=None, description="Vessel carrying it, if by sea.")
     ship_to_ship: bool = Field(default=False, description="True when cargo passes between vessels at sea.")
     sts_vessel: Vessel | None = Field(default=None, description="The other vessel in a ship-to-ship transfer.")
