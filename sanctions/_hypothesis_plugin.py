@@ -4,6 +4,9 @@
 def _hypothesis_setup_hook() -> None:
     try:
         from sanctions import strategies
-    except ImportError:  # pragma: no cover - strategies need the model; never break hypothesis itself
+
+        strategies.register_types()
+    except (ImportError, AttributeError):  # pragma: no cover - never break hypothesis itself
+        # AttributeError: hypothesis was imported by sanctions.strategies itself, which registers its
+        # types when it finishes loading.
         return
-    strategies.register_types()
