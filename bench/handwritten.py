@@ -146,7 +146,7 @@ def judge(t: Transfer) -> list[tuple[str, int | None]]:
         return out  # every item rule below needs a DPRK party, origin, destination or port
 
     # ---- item-level rules ----------------------------------------------------------------------------------
-    no_vessel_id = t.vessel is None or (t.vessel.flag is None and t.vessel.imo is None)
+    by_air = any(m.value == "air" for m in t.transport)
     for i, item in enumerate(t.items):
         declared = item.category.value if item.category else None
         hs_code = item.hs_code or ""
@@ -179,7 +179,7 @@ def judge(t: Transfer) -> list[tuple[str, int | None]]:
             fire("dprk.arms.supply.all", D(2016, 3, 2), None, i)
         if to_dprk and goods and heavy:
             fire("dprk.arms.supply.heavy", D(2006, 10, 14), None, i)
-        if involves and (arms or wmd) and no_vessel_id:
+        if involves and (arms or wmd) and by_air:
             fire("dprk.aviation.overflight", D(2016, 3, 2), None, i)
         if involves and "cash" in cats:
             fire("dprk.finance.bulk_cash", D(2013, 3, 7), None, i, (D(2016, 11, 30), None, committee))
