@@ -42,19 +42,30 @@ from sanctions.explain import (
     render,
     transfer_display,
 )
-from sanctions.facts import finding_raw, item_categories, item_raw, project, transfer_raw
+from sanctions.facts import Projector, finding_raw, item_categories, item_raw, transfer_raw
 from sanctions.model import Deal, Transfer
 from sanctions.rulebook import OUTCOME_RANK, Rule, Rulebook, load_rulebook
 
-EvaluatorName = Literal["auto", "durable", "reference"]
+EvaluatorName = Literal["auto", "durable", "reference", "batch"]
+EVALUATORS = ("auto", "durable", "reference", "batch")
 
 
 def make_evaluator(rulebook: Rulebook, name: EvaluatorName = "auto") -> tuple[C.Evaluator, list[str]]:
     """Build an evaluator for a rulebook; returns it with notes on any fallback.
 
-    ``auto`` uses durable-rules when it imports and the reference evaluator otherwise (and says so).
+    ``auto`` uses durable-rules when it imports and the reference evaluator otherwise (and says so);
+    ``batch`` is the fast evaluator of the batch path (generated code, indexed patterns).
+
+    Raises:
+        EngineError: for an unknown name, or ``durable`` when durable-rules is not available.
     """
     notes: list[str] = []
+    if name not in EVALUATORS:
+        raise EngineError(f"unknown evaluator {name!r}; choose one of {', '.join(EVALUATORS)}")
+    if name == "batch":
+        from sanctions._batch import BatchEvaluator
+
+        return BatchEvaluator(rulebook.compiled), notes
     if name in ("auto", "durable"):
         try:
             from sanctions import _durable
@@ -101,6 +112,13 @@ class Engine:
         self.rulebook = rulebook if rulebook is not None else load_rulebook(*rules)
         self.evaluator, self._notes = make_evaluator(self.rulebook, evaluator)
         self._lock = threading.Lock()
+        self._project = {kind: Projector(keys) for kind, keys in self.rulebook.compiled.defaults.items()}
+        # Built once: rule citations never change, and findings share them (they are frozen).
+        self._cites = {r.id: _citations(r.spec.legal_basis) for r in self.rulebook.rules.values()}
+        self._no_match = {rid: Considered.model_construct(rule_id=rid, status="no_match", transfer_id=None,
+                                                          item_index=None, exemption=None,
+                                                          reason="its conditions did not match this transfer")
+                          for rid in self.rulebook.rules}
 
     @property
     def evaluator_name(self) -> str:
@@ -136,15 +154,14 @@ class Engine:
     # -- facts -------------------------------------------------------------------------------------------------
 
     def _facts(self, transfers: Sequence[Transfer], deal_id: str | None, screening: Any = None) -> list[_Fact]:
-        defaults = self.rulebook.compiled.defaults
+        proj = self._project
         out: list[_Fact] = []
         for t in transfers:
             t_raw = transfer_raw(t, deal_id, screening)
-            out.append(_Fact(len(out), "transfer", t, None, t_raw, project(t_raw, "transfer", len(out),
-                                                                              defaults["transfer"])))
+            out.append(_Fact(len(out), "transfer", t, None, t_raw, proj["transfer"](t_raw, "transfer", len(out))))
             for i, item in enumerate(t.items):
                 i_raw = item_raw(t_raw, item, i)
-                out.append(_Fact(len(out), "item", t, i, i_raw, project(i_raw, "item", len(out), defaults["item"])))
+                out.append(_Fact(len(out), "item", t, i, i_raw, proj["item"](i_raw, "item", len(out))))
         return out
 
     # -- first pass --------------------------------------------------------------------------------------------
@@ -161,6 +178,13 @@ class Engine:
         findings: list[Finding] = []
         considered: list[Considered] = []
         fired: set[str] = set()
+        shown: dict[int, dict[str, str]] = {}
+
+        def display(f: _Fact) -> dict[str, str]:
+            if f.fid not in shown:
+                shown[f.fid] = self._display(f)
+            return shown[f.fid]
+
         for f in facts:
             ids = matched.get(f.fid, set())
             for pid in sorted(ids):
@@ -181,13 +205,13 @@ class Engine:
                     ex = cleared[0].spec
                     considered.append(Considered(
                         rule_id=rule.id, status="exempted", transfer_id=f.transfer.id, item_index=f.item_index,
-                        reason=render(ex.explanation, self._display(f)),
+                        reason=render(ex.explanation, display(f)),
                         exemption={"id": ex.id, "title": ex.title,
                                    "citations": [c.model_dump(mode="json") for c in _citations(ex.legal_basis)],
                                    "evidence": [e.model_dump(mode="json") for e in evidence(
                                        self.rulebook.compiled_pattern(cleared[0].pattern_id).cond, f.fact, f.raw)]}))
                     continue
-                findings.append(self._finding(rule, f, a))
+                findings.append(self._finding(rule, f, a, display(f)))
         return findings, considered, fired
 
     def _display(self, f: _Fact) -> dict[str, str]:
@@ -198,39 +222,41 @@ class Engine:
             d.update(item_display(item, declared or derived))
         return d
 
-    def _finding(self, rule: Rule, f: _Fact, applies_from: dt.date) -> Finding:
+    def _finding(self, rule: Rule, f: _Fact, applies_from: dt.date, shown: dict[str, str]) -> Finding:
         spec = rule.spec
-        cits = _citations(spec.legal_basis)
+        cits = self._cites[rule.id]
         duty = None
         if spec.duty:
             due = f.transfer.end + dt.timedelta(days=spec.duty.within_days) if spec.duty.within_days is not None else None
             duty = Duty(who=spec.duty.who, to=spec.duty.to, what=spec.duty.what, due=due)
-        return Finding(
+        # model_construct: every value here is built by the engine from validated models (no user input
+        # reaches it unvalidated), so pydantic's validation would only repeat work on the hot path.
+        return Finding.model_construct(
             rule_id=rule.id, title=spec.title, regime=spec.regime, outcome=spec.outcome, scope=rule.scope,
             transfer_id=f.transfer.id, item_index=f.item_index, citations=cits,
             in_force={"from": spec.in_force.from_, "until": spec.in_force.until},
-            explanation=render(spec.explanation, self._display(f)),
+            explanation=render(spec.explanation, shown),
             evidence=evidence(self.rulebook.compiled_pattern(rule.pattern_id).cond, f.fact, f.raw),
-            duty=duty, unverified_citations=not all(c.verified for c in cits),
+            duty=duty, related={}, unverified_citations=not all(c.verified for c in cits),
         )
 
     # -- deal pass ---------------------------------------------------------------------------------------------
 
     def _deal_findings(self, deal: Deal, facts: Sequence[_Fact], findings: Sequence[Finding],
                        as_of: dt.date | None, considered: list[Considered], fired: set[str]) -> list[Finding]:
-        defaults = self.rulebook.compiled.defaults
+        proj = self._project
         by_tid = {f.transfer.id: f for f in facts if f.kind == "transfer"}
         jfacts: list[_Fact] = []
         for f in by_tid.values():
             jfacts.append(_Fact(len(jfacts), "transfer", f.transfer, None, f.raw,
-                                project(f.raw, "transfer", len(jfacts), defaults["transfer"])))
+                                proj["transfer"](f.raw, "transfer", len(jfacts))))
         leg_of: dict[int, Finding] = {}
         for fnd in findings:
             t_raw = by_tid[fnd.transfer_id].raw
             raw = finding_raw(t_raw, fnd.rule_id, fnd.regime, fnd.outcome, self.rulebook.rules[fnd.rule_id].spec.tags)
             fid = len(jfacts)
             jfacts.append(_Fact(fid, "finding", by_tid[fnd.transfer_id].transfer, fnd.item_index, raw,
-                                project(raw, "finding", fid, defaults["finding"])))
+                                proj["finding"](raw, "finding", fid)))
             leg_of[fid] = fnd
         joins = self.evaluator.join([f.fact for f in jfacts])
         grouped: dict[tuple[str, str, str], list[Finding]] = {}
@@ -291,8 +317,7 @@ class Engine:
     # -- the decision ------------------------------------------------------------------------------------------
 
     def _unmatched(self, fired: set[str], considered: Sequence[Considered]) -> list[Considered]:
-        return [Considered(rule_id=rid, status="no_match", reason="its conditions did not match this transfer")
-                for rid in self.rulebook.rules if rid not in fired]
+        return [c for rid, c in self._no_match.items() if rid not in fired]
 
     def _decision(self, subject: Transfer | Deal, findings: list[Finding], considered: list[Considered],
                   facts: Sequence[_Fact], as_of: dt.date | None) -> Decision:

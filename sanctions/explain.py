@@ -259,15 +259,16 @@ def describe(t: C.Test, raw: Mapping[str, Any]) -> Evidence:
     positive = (t.op == "eq") == (t.value is not False)
     if key.startswith("has:"):
         path = key[4:]
-        return Evidence(field=path, test="is given" if positive else "is not given", value=_show(raw.get(path)))
+        return Evidence.model_construct(field=path, test="is given" if positive else "is not given",
+                                        value=_show(raw.get(path)))
     if "=" in key:
         path, _, member = key.partition("=")
         word = "contains" if positive else "does not contain"
-        return Evidence(field=path, test=f"{word} {member}", value=_show(raw.get(path)))
+        return Evidence.model_construct(field=path, test=f"{word} {member}", value=_show(raw.get(path)))
     if key.endswith("]"):
         path, _, _ = key.partition("[:")
         word = "starts with" if positive else "does not start with"
-        return Evidence(field=path, test=f"{word} {t.value}", value=raw.get(path))
+        return Evidence.model_construct(field=path, test=f"{word} {t.value}", value=raw.get(path))
     value = raw.get(key)
     shown: Any = value
     const: Any = t.value
@@ -279,4 +280,4 @@ def describe(t: C.Test, raw: Mapping[str, Any]) -> Evidence:
     elif isinstance(const, float) and const.is_integer():
         const = int(const)
     words = {"eq": "is", "ne": "is not", "lt": "is below", "le": "is at most", "gt": "is above", "ge": "is at least"}
-    return Evidence(field=key, test=f"{words[t.op]} {const}", value=shown)
+    return Evidence.model_construct(field=key, test=f"{words[t.op]} {const}", value=shown)

@@ -248,6 +248,48 @@ def project(raw: Raw, kind: str, fid: int, keys: Mapping[str, Scalar]) -> dict[s
     return fact
 
 
+class Projector:
+    """:func:`project` for one fixed set of keys, with the key parsing done once.
+
+    Gives exactly what :func:`project` gives (a test holds them equal); it only avoids re-reading every key
+    on every fact.
+    """
+
+    def __init__(self, keys: Mapping[str, Scalar]) -> None:
+        plain: list[tuple[str, Scalar]] = []
+        has: list[tuple[str, str]] = []
+        member: list[tuple[str, str, str]] = []
+        prefix: list[tuple[str, str, int]] = []
+        for key, default in keys.items():
+            if key.startswith("has:"):
+                has.append((key, key[4:]))
+            elif "=" in key:
+                path, _, m = key.partition("=")
+                member.append((key, path, m))
+            elif key.endswith("]"):
+                path, _, rest = key.partition("[:")
+                prefix.append((key, path, int(rest[:-1])))
+            else:
+                plain.append((key, default))
+        self._plain, self._has, self._member, self._prefix = plain, has, member, prefix
+
+    def __call__(self, raw: Raw, kind: str, fid: int) -> dict[str, Scalar]:
+        fact: dict[str, Scalar] = {FID: fid, KIND: kind}
+        get = raw.get
+        for key, default in self._plain:
+            value = get(key)
+            fact[key] = default if value is None else value
+        for key, path in self._has:
+            fact[key] = get(path) is not None
+        for key, path, m in self._member:
+            values = get(path)
+            fact[key] = bool(values) and m in values
+        for key, path, n in self._prefix:
+            value = get(path)
+            fact[key] = value[:n] if isinstance(value, str) and len(value) >= n else ""
+        return fact
+
+
 def _value(raw: Raw, key: str, default: Scalar) -> Scalar:
     if key.startswith("has:"):
         return raw.get(key[4:]) is not None
