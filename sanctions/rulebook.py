@@ -47,6 +47,7 @@ from sanctions.exc import InvalidRule
 from sanctions.facts import FIELDS, HS_PREFIX_LENGTHS, default_for, has_key, kind_covers, member_key, prefix_key
 
 MAX_FILE_BYTES = 1_000_000
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_RULES = 2_000
 
 
@@ -376,7 +377,8 @@ def _read_yaml(path: Path, label: str) -> Any:
     except OSError as err:
         raise InvalidRule(f"cannot read: {err.strerror}", file=label) from None
     try:
-        return yaml.safe_load(text)
+        # CSafeLoader is libyaml's safe loader: same safety (no Python tags), ten times faster.
+        return yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
