@@ -18,10 +18,10 @@ demo: $(VENV)/.installed
 	  echo "(exit code $$code: 1 means at least one prohibited finding)"; test $$code -le 1
 
 test: $(VENV)/.installed
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 test-thorough: $(VENV)/.installed
-	SANCTIONS_HYPOTHESIS_PROFILE=thorough $(PY) -m pytest -q
+	SANCTIONS_HYPOTHESIS_PROFILE=thorough $(PY) -m pytest -q -n 2
 
 bench: $(VENV)/.installed
 	$(PY) bench/run.py
