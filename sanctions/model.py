@@ -15,10 +15,12 @@ The shape::
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from collections.abc import Mapping
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pycountry
@@ -29,9 +31,11 @@ from pydantic import (
     Field,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from sanctions.exc import FieldProblem, InvalidTransfer
 
@@ -369,6 +373,72 @@ class Item(_Model):
     end_use: EndUse | None = Field(default=None, description="Declared end use.")
     end_user: Name | None = Field(default=None, description="Declared end user.")
 
+    @model_validator(mode="after")
+    def _unit_fits(self, info: ValidationInfo) -> Item:
+        # Checked at the input boundary (parse_transfer, parse_deal, parse_input pass check_units): models
+        # built in code, such as the hypothesis strategies' items, are taken as given.
+        if self.quantity is None or not (info.context or {}).get("check_units"):
+            return self
+        category, how = (self.category.value, "declared") if self.category is not None else (None, "")
+        if category is None and self.hs_code is not None:
+            from sanctions import hs
+
+            derived = hs.classify(self.hs_code)
+            category, how = (derived.value, f"derived from HS code {self.hs_code}") if derived else (None, "")
+        allowed = units_for(category) if category else None
+        if allowed is not None and self.quantity.unit.value not in allowed:
+            raise PydanticCustomError(
+                "unit_mismatch", "unit {unit!r} does not fit category {category!r} ({how}); units that fit: {allowed}",
+                {"unit": self.quantity.unit.value, "category": category, "how": how,
+                 "allowed": ", ".join(sorted(allowed))})
+        return self
+
+
+UNITS_BY_CATEGORY_FILE = Path(__file__).with_name("data") / "units_by_category.yaml"
+
+
+@functools.cache
+def _units_table() -> dict[str, frozenset[str]]:
+    return load_units_table(UNITS_BY_CATEGORY_FILE)
+
+
+def load_units_table(path: str | Path) -> dict[str, frozenset[str]]:
+    """Read a units-by-category table (see ``sanctions/data/units_by_category.yaml``).
+
+    Raises:
+        ValueError: naming the file and key of an unknown category, unit or group.
+    """
+    import yaml
+
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    units = {u.value for u in Unit}
+    cats = {c.value for c in Category}
+    groups: dict[str, frozenset[str]] = {}
+    for name, members in (data.get("groups") or {}).items():
+        bad = [m for m in members if m not in units]
+        if bad:
+            raise ValueError(f"{path}: groups.{name}: unknown units {bad}")
+        groups[name] = frozenset(members)
+    table: dict[str, frozenset[str]] = {}
+    for cat, entries in (data.get("categories") or {}).items():
+        if cat not in cats:
+            raise ValueError(f"{path}: categories.{cat}: unknown category")
+        out: set[str] = set()
+        for e in entries:
+            if e in groups:
+                out |= groups[e]
+            elif e in units:
+                out.add(e)
+            else:
+                raise ValueError(f"{path}: categories.{cat}: {e!r} is neither a unit nor a group")
+        table[cat] = frozenset(out)
+    return table
+
+
+def units_for(category: Category | str) -> frozenset[str] | None:
+    """The units a quantity of this category may be given in; None when any unit fits."""
+    return _units_table().get(category.value if isinstance(category, Category) else category)
+
 
 class DateRange(_Model):
     """A period, both ends inclusive."""
@@ -477,6 +547,7 @@ class Deal(_Model):
 # --------------------------------------------------------------------------------------------------------------
 
 _TRANSFER = TypeAdapter(Transfer)
+_BOUNDARY = {"check_units": True}
 _DEAL = TypeAdapter(Deal)
 
 
@@ -514,6 +585,12 @@ def problems_from(err: ValidationError) -> list[FieldProblem]:
             msg, hint = msg.split("; ", 1)
         if e["type"] == "extra_forbidden":
             hint = _field_hint(path)
+        if e["type"] == "unit_mismatch":
+            ctx = e.get("ctx") or {}
+            path = (path + "." if path else "") + "quantity.unit"
+            msg = f"unit {ctx.get('unit')!r} does not fit category {ctx.get('category')!r} ({ctx.get('how')})"
+            hint = f"units that fit: {ctx.get('allowed')}"
+            e = {**e, "input": ctx.get("unit")}
         key = (path, msg)
         if key in seen:
             continue
@@ -561,7 +638,7 @@ def parse_transfer(data: Mapping[str, Any] | Any, *, source: str | None = None, 
         InvalidTransfer: naming each field path, the value and a hint.
     """
     try:
-        return _TRANSFER.validate_python(data)
+        return _TRANSFER.validate_python(data, context=_BOUNDARY)
     except ValidationError as err:
         raise InvalidTransfer("invalid transfer", source=source, record=record, problems=problems_from(err)) from None
 
@@ -573,7 +650,7 @@ def parse_deal(data: Mapping[str, Any] | Any, *, source: str | None = None, reco
         InvalidTransfer: naming each field path, the value and a hint.
     """
     try:
-        return _DEAL.validate_python(data)
+        return _DEAL.validate_python(data, context=_BOUNDARY)
     except ValidationError as err:
         raise InvalidTransfer("invalid deal", source=source, record=record, problems=problems_from(err)) from None
 
