@@ -47,6 +47,17 @@ Outputs (``fmt_out``)
         (the canonical JSON) and ``error_json`` (null unless rejected; then ``verdict`` and
         ``decision_json`` are null). One row group per chunk.
 
+Interruption and resuming
+    With a JSON Lines output *file*, every chunk is written whole, flushed and fsynced, and only then is
+    the checkpoint ``OUT.checkpoint`` (:func:`checkpoint_path`) replaced atomically. It records the input
+    (path, size, byte length and SHA-256 of the consumed prefix, lines consumed) and the output (records
+    and bytes committed, SHA-256 of those bytes) plus the counts so far. ``check_file(..., resume=True)``
+    verifies both prefixes against it, cuts the output back to the committed bytes (a kill can leave a
+    partial line, or whole lines of a chunk whose checkpoint was never written: they were never counted)
+    and continues with the next input record: no record is judged twice in the output and none is
+    skipped. A finished run leaves its checkpoint marked ``complete``; resuming it judges nothing. Resuming
+    needs JSON Lines input and output; the input must be byte for byte the file the run started on.
+
 Streaming and cores
     The reader hands out chunks of :data:`CHUNK` records; a process pool (one :class:`~sanctions.Engine`
     built once per worker by ``engine_factory``) judges them; at most ``2 * workers + 2`` chunks are in
@@ -58,6 +69,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import json
 import multiprocessing as mp
 import os
@@ -113,18 +125,24 @@ class BatchSummary:
     verdicts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     workers: int = 0
+    resumed: int = 0
+    """Records (included in the counts above) judged by the interrupted run this one resumed."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"read": self.read, "judged": self.judged, "rejected": self.rejected,
-                "verdicts": dict(sorted(self.verdicts.items())), "seconds": round(self.seconds, 3),
-                "workers": self.workers}
+        d = {"read": self.read, "judged": self.judged, "rejected": self.rejected,
+             "verdicts": dict(sorted(self.verdicts.items())), "seconds": round(self.seconds, 3),
+             "workers": self.workers}
+        if self.resumed:
+            d["resumed"] = self.resumed
+        return d
 
     def render(self) -> str:
         v = ", ".join(f"{k} {n}" for k, n in sorted(self.verdicts.items()))
         rate = self.read / self.seconds if self.seconds else 0.0
         return (f"read {self.read}, judged {self.judged} ({v or 'none'}), rejected {self.rejected} "
                 f"in {self.seconds:.1f} s ({rate:,.0f} records/s, {self.workers or 1} process"
-                f"{'es' if self.workers > 1 else ''})")
+                f"{'es' if self.workers > 1 else ''})"
+                + (f"; resumed after {self.resumed} records of an interrupted run" if self.resumed else ""))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -150,6 +168,126 @@ def read_jsonl(f: IO[bytes], source: str) -> Iterator[Record]:
             continue
         if text.strip():
             yield n, text
+
+
+class _Prefix:
+    """Where a tracked JSON Lines reader stands: bytes and lines consumed up to the end of the last record
+    read, and the SHA-256 of exactly those bytes (blank lines after it are hashed only once a record
+    follows them)."""
+
+    def __init__(self, offset: int = 0, line: int = 0, sha: Any = None) -> None:
+        self.offset = offset
+        self.line = line
+        self.sha = sha if sha is not None else hashlib.sha256()
+
+    def snapshot(self) -> tuple[int, int, Any]:
+        return self.offset, self.line, self.sha.copy()
+
+
+def _read_jsonl_tracked(f: IO[bytes], source: str, at: _Prefix) -> Iterator[Record]:
+    """:func:`read_jsonl` from the current position of ``f``, keeping ``at`` up to date."""
+    pending: list[bytes] = []
+    pos, n = at.offset, at.line
+    for raw in f:
+        n += 1
+        pos += len(raw)
+        if not raw.strip():
+            pending.append(raw)
+            continue
+        for b in pending:
+            at.sha.update(b)
+        pending.clear()
+        at.sha.update(raw)
+        at.offset, at.line = pos, n
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            yield n, _json_error(n, source, err)
+            continue
+        yield n, text
+
+
+def checkpoint_path(out: str | os.PathLike[str]) -> Path:
+    """The checkpoint file of a batch output file: ``OUT.checkpoint``, next to it."""
+    return Path(os.fspath(out) + ".checkpoint")
+
+
+def _sha_of_prefix(path: str, length: int) -> tuple[Any, bytes]:
+    """SHA-256 object of the first ``length`` bytes of a file, and its last byte (b"" if none)."""
+    h = hashlib.sha256()
+    last = b""
+    with open(path, "rb") as f:
+        left = length
+        while left > 0:
+            block = f.read(min(left, 1 << 20))
+            if not block:
+                break
+            h.update(block)
+            last = block[-1:]
+            left -= len(block)
+    if left:
+        raise InvalidInput(f"{path} is shorter than its checkpoint says ({length} bytes)", source=path)
+    return h, last
+
+
+@dataclass
+class _Resume:
+    prefix: _Prefix
+    out_bytes: int
+    out_sha: Any
+    summary: BatchSummary
+    complete: bool
+
+
+def _load_checkpoint(source: str, out: str) -> _Resume:
+    """Read and verify the checkpoint of ``out`` against the input and the output; see the module docstring."""
+    cp = checkpoint_path(out)
+    try:
+        data = json.loads(cp.read_text(encoding="utf-8"))
+        if data.get("version") != 1:
+            raise ValueError(f"unknown checkpoint version {data.get('version')!r}")
+        inp, outp, counts = data["input"], data["output"], data["summary"]
+    except FileNotFoundError:
+        raise InvalidInput(f"nothing to resume: no checkpoint {cp} next to the output", source=str(out)) from None
+    except (ValueError, KeyError, TypeError) as err:
+        raise InvalidInput(f"checkpoint {cp} is damaged: {err}", source=str(cp)) from None
+    if os.path.abspath(source) != inp["path"]:
+        raise InvalidInput(f"the checkpoint is of another input file ({inp['path']})", source=source)
+    size = os.path.getsize(source)
+    if size != inp["size"]:
+        raise InvalidInput(f"the input changed since the interrupted run: {size} bytes, the checkpoint says "
+                           f"{inp['size']}", source=source)
+    in_sha, _ = _sha_of_prefix(source, inp["consumed_bytes"])
+    if in_sha.hexdigest() != inp["consumed_sha256"]:
+        raise InvalidInput("the input changed since the interrupted run: its first "
+                           f"{inp['consumed_bytes']} bytes differ from the checkpoint's", source=source)
+    if not os.path.exists(out) or os.path.getsize(out) < outp["bytes"]:
+        raise InvalidInput(f"the output is shorter than its checkpoint ({outp['bytes']} bytes committed)",
+                           source=str(out))
+    out_sha, last = _sha_of_prefix(str(out), outp["bytes"])
+    if out_sha.hexdigest() != outp["sha256"] or (outp["bytes"] and last != b"\n"):
+        raise InvalidInput("the output's committed records differ from the checkpoint's", source=str(out))
+    summary = BatchSummary(read=counts["read"], judged=counts["judged"], rejected=counts["rejected"],
+                           verdicts=dict(counts["verdicts"]), resumed=counts["read"])
+    if summary.read != outp["records"] or summary.read != summary.judged + summary.rejected:
+        raise InvalidInput(f"checkpoint {cp} is damaged: its counts do not add up", source=str(cp))
+    return _Resume(_Prefix(inp["consumed_bytes"], inp["consumed_lines"], in_sha), outp["bytes"], out_sha,
+                   summary, bool(data.get("complete")))
+
+
+def _write_checkpoint(source: str, out: str, at: tuple[int, int, Any], out_bytes: int, out_sha: Any,
+                      summary: BatchSummary, complete: bool) -> None:
+    from sanctions.io import atomic_write
+
+    offset, line, sha = at
+    data = {"version": 1, "complete": complete,
+            "input": {"path": os.path.abspath(source), "size": os.path.getsize(source), "consumed_bytes": offset,
+                      "consumed_lines": line, "consumed_sha256": sha.hexdigest()},
+            "output": {"path": os.path.abspath(out), "records": summary.read, "bytes": out_bytes,
+                       "sha256": out_sha.hexdigest()},
+            "summary": {"read": summary.read, "judged": summary.judged, "rejected": summary.rejected,
+                        "verdicts": dict(sorted(summary.verdicts.items()))}}
+    atomic_write(checkpoint_path(out), json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
 def _cell(v: Any) -> Any:
@@ -460,6 +598,28 @@ class _JsonlWriter:
             self.f.flush()
 
 
+class _CommittedJsonlWriter:
+    """JSON Lines to a file, a chunk at a time: write, flush, fsync, then the caller checkpoints."""
+
+    def __init__(self, out: str, start: int, sha: Any) -> None:
+        self.f = open(out, "r+b" if start else "wb")  # noqa: SIM115
+        self.f.truncate(start)
+        self.f.seek(start)
+        self.bytes = start
+        self.sha = sha
+
+    def write(self, results: list[Result]) -> None:
+        data = "".join(r[4] + "\n" for r in results).encode("utf-8")
+        self.f.write(data)
+        self.f.flush()
+        os.fsync(self.f.fileno())
+        self.sha.update(data)
+        self.bytes += len(data)
+
+    def close(self) -> None:
+        self.f.close()
+
+
 class _ParquetWriter:
     def __init__(self, out: str | Path) -> None:
         import pyarrow as pa
@@ -556,6 +716,7 @@ def check_file(
     chunk_size: int = CHUNK,
     progress: bool | None = None,
     quiet: bool = False,
+    resume: bool = False,
 ) -> BatchSummary:
     """Judge every transfer or deal in a file and write one output line (or row) per record, in input order.
 
@@ -572,12 +733,15 @@ def check_file(
         chunk_size: Records per chunk.
         progress: Show a progress bar on stderr; default: only when stderr is a terminal.
         quiet: Do not print the summary to stderr.
+        resume: Continue the interrupted run that wrote ``out`` (see "Interruption and resuming" above);
+            its checkpoint must match the input and the output.
 
     Returns:
         The :class:`BatchSummary` (also printed to stderr as one line).
 
     Raises:
-        InvalidInput: When the file as a whole cannot be read (unknown format, unknown flat columns).
+        InvalidInput: When the file as a whole cannot be read (unknown format, unknown flat columns), or
+            ``resume`` finds no checkpoint or one that does not match the input and output.
             Bad *records* never raise: each becomes an error line and the run goes on.
     """
     t0 = time.monotonic()
@@ -587,31 +751,53 @@ def check_file(
         raise InvalidInput(f"unknown input format {fmt!r}; use jsonl, csv or parquet")
     if fmt_out not in ("jsonl", "parquet"):
         raise InvalidInput(f"unknown output format {fmt_out!r}; use jsonl or parquet")
+    committed = fmt == "jsonl" and fmt_out == "jsonl" and not hasattr(out, "write")
+    if resume and not committed:
+        raise InvalidInput("resuming needs JSON Lines input and a JSON Lines output file", source=source)
     factory = engine_factory or default_engine
     n_workers = (os.cpu_count() or 1) if workers is None else workers
     summary = BatchSummary(workers=n_workers if n_workers > 1 else 0)
     show = sys.stderr.isatty() if progress is None else progress
     size = os.path.getsize(source) if fmt != "parquet" else 0
+    out_path = os.fspath(out) if committed else ""  # type: ignore[arg-type]
+    start = _Resume(_Prefix(), 0, hashlib.sha256(), BatchSummary(), False)
+    if resume:
+        start = _load_checkpoint(source, out_path)
+        summary.read, summary.judged, summary.rejected = start.summary.read, start.summary.judged, \
+            start.summary.rejected
+        summary.verdicts, summary.resumed = dict(start.summary.verdicts), start.summary.resumed
 
     stack: list[Any] = []
     bar: _Progress | None = None
+    at: _Prefix | None = None
     try:
+        chunks: Iterator[tuple[list[Record], Any]]
         if fmt == "jsonl":
             fb = open(source, "rb")
             stack.append(fb)
             bar = _Progress(sys.stderr, (lambda: fb.tell() / size) if size else None) if show else None
-            records = read_jsonl(fb, source)
+            if committed:
+                at = start.prefix
+                fb.seek(at.offset)
+                chunks = _tracked_chunks(_read_jsonl_tracked(fb, source, at), chunk_size, at)
+            else:
+                chunks = ((c, None) for c in _chunks(read_jsonl(fb, source), chunk_size))
         elif fmt == "csv":
             ft = open(source, encoding="utf-8", newline="")
             stack.append(ft)
             bar = _Progress(sys.stderr, (lambda: ft.buffer.tell() / size) if size else None) if show else None
-            records = read_csv(ft, source)
+            chunks = ((c, None) for c in _chunks(read_csv(ft, source), chunk_size))
         else:
             bar = _Progress(sys.stderr, None) if show else None
-            records = read_parquet(source, source, bar)
-        writer: _JsonlWriter | _ParquetWriter = _JsonlWriter(out) if fmt_out == "jsonl" else _ParquetWriter(out)  # type: ignore[arg-type]
+            chunks = ((c, None) for c in _chunks(read_parquet(source, source, bar), chunk_size))
+        writer: Any
+        if committed:
+            writer = _CommittedJsonlWriter(out_path, start.out_bytes, start.out_sha)
+        else:
+            writer = _JsonlWriter(out) if fmt_out == "jsonl" else _ParquetWriter(out)  # type: ignore[arg-type]
+        last: list[Any] = [None]
 
-        def consume(results: list[Result]) -> None:
+        def consume(results: list[Result], snap: Any) -> None:
             writer.write(results)
             for r in results:
                 summary.read += 1
@@ -620,24 +806,34 @@ def check_file(
                 else:
                     summary.judged += 1
                     summary.verdicts[r[2]] = summary.verdicts.get(r[2], 0) + 1
+            if committed:
+                last[0] = snap
+                _write_checkpoint(source, out_path, snap, writer.bytes, writer.sha, summary, False)
             if bar:
                 bar.update(summary.read)
 
         try:
-            if n_workers <= 1:
+            if start.complete:
+                pass
+            elif n_workers <= 1:
                 engine = factory()
-                for chunk in _chunks(records, chunk_size):
-                    consume(judge_chunk(chunk, source, engine, as_of))
+                for chunk, snap in chunks:
+                    consume(judge_chunk(chunk, source, engine, as_of), snap)
             else:
                 with mp.get_context().Pool(n_workers, initializer=_init_worker, initargs=(factory, as_of)) as pool:
                     window: deque[Any] = deque()
                     limit = 2 * n_workers + 2
-                    for chunk in _chunks(records, chunk_size):
-                        window.append(pool.apply_async(_judge_in_worker, (chunk, source)))
+                    for chunk, snap in chunks:
+                        window.append((pool.apply_async(_judge_in_worker, (chunk, source)), snap))
                         while len(window) >= limit:
-                            consume(window.popleft().get())
+                            job, sn = window.popleft()
+                            consume(job.get(), sn)
                     while window:
-                        consume(window.popleft().get())
+                        job, sn = window.popleft()
+                        consume(job.get(), sn)
+            if committed:
+                snap = last[0] if last[0] is not None else start.prefix.snapshot()
+                _write_checkpoint(source, out_path, snap, writer.bytes, writer.sha, summary, True)
         finally:
             writer.close()
     finally:
@@ -651,6 +847,18 @@ def check_file(
     return summary
 
 
+def _tracked_chunks(records: Iterator[Record], size: int, at: _Prefix) -> Iterator[tuple[list[Record], Any]]:
+    """Chunks, each with the input prefix consumed up to its last record (taken before reading further)."""
+    chunk: list[Record] = []
+    for r in records:
+        chunk.append(r)
+        if len(chunk) >= size:
+            yield chunk, at.snapshot()
+            chunk = []
+    if chunk:
+        yield chunk, at.snapshot()
+
+
 def check_records(records: Iterable[dict[str, Any]], *, engine: Any = None, as_of: dt.date | None = None,
                   source: str = "<records>") -> Iterator[Result]:
     """Judge JSON-like records in this process, yielding results in order (the path Dask partitions use)."""
@@ -659,5 +867,5 @@ def check_records(records: Iterable[dict[str, Any]], *, engine: Any = None, as_o
         yield from judge_chunk(chunk, source, engine, as_of)
 
 
-__all__ = ["BatchSummary", "CHUNK", "FLAT_COLUMNS", "check_file", "check_records", "default_engine", "engine_with_rules", "flatten",
+__all__ = ["BatchSummary", "CHUNK", "FLAT_COLUMNS", "check_file", "checkpoint_path", "check_records", "default_engine", "engine_with_rules", "flatten",
            "judge_chunk", "read_csv", "read_jsonl", "read_parquet"]
