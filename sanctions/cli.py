@@ -65,6 +65,8 @@ def _check_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", dest="list_path", metavar="PATH", help="screen parties against this UN list file "
                    "(default: the installed edition)")
     p.add_argument("--no-screening", action="store_true", help="do not screen parties against the UN list")
+    p.add_argument("--out", metavar="PATH", help="write the findings to this file instead of standard output, "
+                   "atomically (a reader sees the old file or the whole new one, never half)")
     _common(p)
     return p
 
@@ -114,7 +116,9 @@ def _check(argv: list[str]) -> int:
     screener = _screener(args)
     ledger = _open_ledger(args.ledger, engine.rulebook) if args.ledger else None
     audit = args.audit
-    out = sys.stdout
+    import io
+
+    out: IO[str] = io.StringIO() if args.out else sys.stdout
     decisions, errors = [], []
     counts = {"read": 0, "judged": 0, "rejected": 0}
     for name in args.files:
@@ -150,6 +154,13 @@ def _check(argv: list[str]) -> int:
             items: list[Any] = [json.loads(to_json(d, indent=None)) for d in decisions]
             items += [{"error": e.to_dict()} for e in errors]
             out.write(json.dumps(items, sort_keys=True, indent=2, ensure_ascii=False) + "\n")
+    if args.out:
+        from sanctions.io import atomic_write
+
+        try:
+            atomic_write(args.out, out.getvalue())  # type: ignore[attr-defined]
+        except OSError as err:
+            raise InvalidInput(f"cannot write the output: {err.strerror}", source=args.out) from None
     prohibited = sum(d.verdict == "prohibited" for d in decisions)
     verdicts: dict[str, int] = {}
     for d in decisions:
