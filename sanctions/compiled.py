@@ -157,24 +157,23 @@ class Evaluator(Protocol):
         ...
 
 
+def leaves(cond: Cond) -> Iterable[Test]:
+    """Every test of a condition, depth first."""
+    if isinstance(cond, Test):
+        yield cond
+    else:
+        for part in cond.parts:
+            yield from leaves(part)
+
+
 def keys_of(cond: Cond) -> set[str]:
     """Every fact key a condition tests."""
-    if isinstance(cond, Test):
-        return {cond.key}
-    out: set[str] = set()
-    for part in cond.parts:
-        out |= keys_of(part)
-    return out
+    return {t.key for t in leaves(cond)}
 
 
 def constants_of(cond: Cond) -> set[Scalar]:
     """Every constant a condition compares with."""
-    if isinstance(cond, Test):
-        return {cond.value}
-    out: set[Scalar] = set()
-    for part in cond.parts:
-        out |= constants_of(part)
-    return out
+    return {t.value for t in leaves(cond)}
 
 
 def negate(cond: Cond) -> Cond:
