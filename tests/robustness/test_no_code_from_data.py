@@ -79,7 +79,7 @@ def test_python_tags_in_a_rule_file_are_refused_and_not_run(tmp_path, monkeypatc
     with pytest.raises(InvalidRule) as info:
         load_rulebook(d, include_builtin=False)
     assert "r.yaml" in str(info.value)
-    (d / "r.yaml").write_text(RULE.replace('title: "Title', f"x: !!python/name:os.system\ntitle: \"Title"))
+    (d / "r.yaml").write_text(RULE.replace('title: "Title', "x: !!python/name:os.system\ntitle: \"Title"))
     with pytest.raises(InvalidRule):
         load_rulebook(d, include_builtin=False)
     assert not (tmp_path / MARKER).exists()
