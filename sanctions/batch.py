@@ -564,7 +564,7 @@ def judge_chunk(chunk: list[Record], source: str, engine: Any = None, as_of: dt.
                     payload = json.loads(payload)
                 except json.JSONDecodeError as err:
                     raise _json_error(line, source, err) from None
-            subject = parse_input(payload, source=source, record=line, check_units=True)
+            subject = parse_input(payload, source=source, record=line)
             d = engine.check(subject, as_of=as_of)
         except InvalidInput as err:
             out.append(_error_line(line, err.located(source=source, record=line)))

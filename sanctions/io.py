@@ -88,7 +88,7 @@ def _decode(data: bytes, source: str) -> str:
 
 def _parse(obj: Any, source: str, line: int | None) -> Record:
     try:
-        return Record(source, line, parse_input(obj, source=source, record=line, check_units=True), None)
+        return Record(source, line, parse_input(obj, source=source, record=line), None)
     except InvalidTransfer as err:
         return Record(source, line, None, err)
 

@@ -375,9 +375,7 @@ class Item(_Model):
 
     @model_validator(mode="after")
     def _unit_fits(self, info: ValidationInfo) -> Item:
-        # Checked where input is read (sanctions.io, sanctions.batch: parse_* with check_units=True). Not yet
-        # by default in parse_*: sanctions.strategies draws units without regard to the category and
-        # validates through parse_transfer; flip the default once it draws units from units_for().
+        # Checked by parse_* when asked (check_units=True) or by default once UNITS_CHECKED_BY_DEFAULT is on.
         if self.quantity is None or not (info.context or {}).get("check_units"):
             return self
         category, how = (self.category.value, "declared") if self.category is not None else (None, "")
@@ -396,6 +394,11 @@ class Item(_Model):
 
 
 UNITS_BY_CATEGORY_FILE = Path(__file__).with_name("data") / "units_by_category.yaml"
+
+UNITS_CHECKED_BY_DEFAULT = False
+"""Whether parse_* (and so every file read by sanctions.io, sanctions.batch and check-transfer) refuses a unit
+that does not fit the item's category. Off until sanctions.strategies.items() draws units from
+:func:`units_for`: today it draws any unit for any category, and its transfers must stay valid input."""
 
 
 @functools.cache
@@ -548,6 +551,11 @@ class Deal(_Model):
 # --------------------------------------------------------------------------------------------------------------
 
 _TRANSFER = TypeAdapter(Transfer)
+
+
+def _context(check_units: bool | None) -> dict[str, bool]:
+    return {"check_units": UNITS_CHECKED_BY_DEFAULT if check_units is None else check_units}
+
 _DEAL = TypeAdapter(Deal)
 
 
@@ -632,37 +640,37 @@ def _field_hint(path: str) -> str:
 
 
 def parse_transfer(data: Mapping[str, Any] | Any, *, source: str | None = None, record: int | None = None,
-                   check_units: bool = False) -> Transfer:
+                   check_units: bool | None = None) -> Transfer:
     """Validate one transfer given as JSON-like data.
 
     Args:
-        check_units: Also refuse a quantity whose unit does not fit the item's category
-            (:func:`units_for`); files read by :mod:`sanctions.io` and :mod:`sanctions.batch` are checked.
+        check_units: Also refuse a quantity whose unit does not fit the item's category (:func:`units_for`);
+            ``None`` (default): :data:`UNITS_CHECKED_BY_DEFAULT`.
 
     Raises:
         InvalidTransfer: naming each field path, the value and a hint.
     """
     try:
-        return _TRANSFER.validate_python(data, context={"check_units": check_units})
+        return _TRANSFER.validate_python(data, context=_context(check_units))
     except ValidationError as err:
         raise InvalidTransfer("invalid transfer", source=source, record=record, problems=problems_from(err)) from None
 
 
 def parse_deal(data: Mapping[str, Any] | Any, *, source: str | None = None, record: int | None = None,
-                   check_units: bool = False) -> Deal:
+                   check_units: bool | None = None) -> Deal:
     """Validate one deal given as JSON-like data (``check_units`` as in :func:`parse_transfer`).
 
     Raises:
         InvalidTransfer: naming each field path, the value and a hint.
     """
     try:
-        return _DEAL.validate_python(data, context={"check_units": check_units})
+        return _DEAL.validate_python(data, context=_context(check_units))
     except ValidationError as err:
         raise InvalidTransfer("invalid deal", source=source, record=record, problems=problems_from(err)) from None
 
 
 def parse_input(data: Any, *, source: str | None = None, record: int | None = None,
-                check_units: bool = False) -> Transfer | Deal:
+                check_units: bool | None = None) -> Transfer | Deal:
     """Validate a transfer or a deal: a JSON object with a ``transfers`` list is a deal (``check_units`` as
     in :func:`parse_transfer`).
 
