@@ -255,7 +255,6 @@ def format_text(decision: Any) -> str:
             lines.append(_wrap(f"Duty: {f.duty.who} to notify {f.duty.to} of {f.duty.what}{due}", "    "))
     exempted = [c for c in d.considered if c.status == "exempted"]
     not_in_force = [c for c in d.considered if c.status == "not_in_force"]
-    no_match = [c for c in d.considered if c.status == "no_match"]
     if exempted or not_in_force:
         lines.append("")
         lines.append("  Considered, not applied:")
@@ -268,7 +267,7 @@ def format_text(decision: Any) -> str:
         for c in not_in_force:
             where = f"{c.transfer_id}" + (f" item {c.item_index}" if c.item_index is not None else "")
             lines.append(_wrap(f"- {c.rule_id} ({where}): {c.reason}", "    "))
-    lines.append(f"  {len(no_match)} other rules did not match.")
+    lines.append(f"  {len(d.not_matched)} other rules did not match.")
     scr = d.screening or {}
     if scr:
         if scr.get("performed"):

@@ -115,10 +115,7 @@ class Engine:
         self._project = {kind: Projector(keys) for kind, keys in self.rulebook.compiled.defaults.items()}
         # Built once: rule citations never change, and findings share them (they are frozen).
         self._cites = {r.id: _citations(r.spec.legal_basis) for r in self.rulebook.rules.values()}
-        self._no_match = {rid: Considered.model_construct(rule_id=rid, status="no_match", transfer_id=None,
-                                                          item_index=None, exemption=None,
-                                                          reason="its conditions did not match this transfer")
-                          for rid in self.rulebook.rules}
+
 
     @property
     def evaluator_name(self) -> str:
@@ -140,8 +137,8 @@ class Engine:
         findings, considered, fired = self._judge(facts, matches, as_of)
         if isinstance(subject, Deal) and self.rulebook.compiled.join_patterns and findings:
             findings += self._deal_findings(subject, facts, findings, as_of, considered, fired)
-        considered += self._unmatched(fired, considered)
-        decision = self._decision(subject, findings, considered, facts, as_of)
+        not_matched = [rid for rid in self.rulebook.rules if rid not in fired]
+        decision = self._decision(subject, findings, considered, facts, as_of, not_matched)
         if screening is not None:
             decision = screening.annotate(decision)
         return decision
@@ -316,11 +313,8 @@ class Engine:
 
     # -- the decision ------------------------------------------------------------------------------------------
 
-    def _unmatched(self, fired: set[str], considered: Sequence[Considered]) -> list[Considered]:
-        return [c for rid, c in self._no_match.items() if rid not in fired]
-
     def _decision(self, subject: Transfer | Deal, findings: list[Finding], considered: list[Considered],
-                  facts: Sequence[_Fact], as_of: dt.date | None) -> Decision:
+                  facts: Sequence[_Fact], as_of: dt.date | None, not_matched: list[str]) -> Decision:
         notes = list(self._notes)
         for f in facts:
             if f.item_index is None:
@@ -344,7 +338,8 @@ class Engine:
         verdict = max((x.outcome for x in findings), key=lambda o: OUTCOME_RANK[o], default="clear")
         return Decision(
             subject={"type": "deal" if isinstance(subject, Deal) else "transfer", "id": subject.id},
-            verdict=verdict, as_of=as_of, findings=findings, considered=considered, notes=sorted(set(notes)),
+            verdict=verdict, as_of=as_of, findings=findings, considered=considered, not_matched=not_matched,
+            notes=sorted(set(notes)),
             evaluator=self.evaluator.name,
             rulebook={"digest": self.rulebook.digest, "rules": len(self.rulebook)},
         )

@@ -80,7 +80,7 @@ class Considered(_Out):
     """A rule that was considered for this subject, and what came of it."""
 
     rule_id: str
-    status: Literal["fired", "exempted", "not_in_force", "no_match"]
+    status: Literal["fired", "exempted", "not_in_force"]
     reason: str
     transfer_id: str | None = None
     item_index: int | None = None
@@ -95,6 +95,8 @@ class Decision(_Out):
     as_of: dt.date | None
     findings: list[Finding]
     considered: list[Considered]
+    not_matched: list[str] = Field(default_factory=list, description="Ids of the rules that were considered and "
+                                   "did not apply because their conditions did not match this subject.")
     notes: list[str]
     evaluator: str
     rulebook: dict[str, Any]
