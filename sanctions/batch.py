@@ -761,6 +761,8 @@ def check_file(
     size = os.path.getsize(source) if fmt != "parquet" else 0
     out_path = os.fspath(out) if committed else ""  # type: ignore[arg-type]
     start = _Resume(_Prefix(), 0, hashlib.sha256(), BatchSummary(), False)
+    if committed and not resume:
+        checkpoint_path(out_path).unlink(missing_ok=True)  # a fresh run: an old checkpoint describes nothing now
     if resume:
         start = _load_checkpoint(source, out_path)
         summary.read, summary.judged, summary.rejected = start.summary.read, start.summary.judged, \
