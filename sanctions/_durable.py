@@ -639,9 +639,11 @@ class _Shard:
 
     def run(self, messages: list[dict[str, Any]], sid: str) -> None:
         """Assert the facts in a fresh session, run the actions, delete the session. Hold ``_LOCK``."""
+        global _LIVE
         rs = self.ensure()
         done = False
         errors: list[Any] = []
+        _LIVE += 1  # the session exists from the first assert until it (or its ruleset) is deleted
         try:
             handle = rs.assert_facts(messages)
             rs.do_actions(handle, lambda e, _state: errors.append(e) if e else None)
@@ -649,6 +651,7 @@ class _Shard:
                 raise EngineError(f"durable-rules failed running the actions of {self.name}: {errors[0]}")
             rs.delete_state(sid)
             done = True
+            _LIVE -= 1
         except EngineError:
             raise
         except Exception as err:
@@ -657,6 +660,16 @@ class _Shard:
             if not done:  # the session may be half-built: never delete it, drop the whole ruleset
                 self.ruleset = None
                 _delete_ruleset(rs)
+                _LIVE -= 1
+
+
+_LIVE = 0
+
+
+def live_sessions() -> int:
+    """Sessions this process holds in durable-rules right now (0 between calls): a leak check."""
+    with _LOCK:
+        return _LIVE
 
 
 def _noop(c: Any) -> None:

@@ -204,6 +204,18 @@ _COUNTRY_CODES = frozenset(c.alpha_2 for c in pycountry.countries)
 _CURRENCY_CODES = frozenset(c.alpha_3 for c in pycountry.currencies)
 
 
+@functools.cache
+def _country_aliases() -> dict[str, str]:
+    import yaml
+
+    data = yaml.safe_load((Path(__file__).with_name("data") / "country_aliases.yaml").read_text(encoding="utf-8"))
+    return {_alias_key(k): v for k, v in (data.get("aliases") or {}).items()}
+
+
+def _alias_key(text: str) -> str:
+    return " ".join(text.casefold().replace(".", "").split())
+
+
 def country_hint(value: str) -> str:
     """A ``did you mean ...?`` hint for something given where an ISO 3166-1 alpha-2 code was expected."""
     text = value.strip()
@@ -211,6 +223,9 @@ def country_hint(value: str) -> str:
         return ""
     if text.upper() in _COUNTRY_CODES and text != text.upper():
         return f"did you mean {text.upper()!r}?"
+    alias = _country_aliases().get(_alias_key(text))
+    if alias is not None:
+        return f"did you mean {alias!r} ({pycountry.countries.get(alpha_2=alias).name})?"
     found = None
     try:
         found = pycountry.countries.lookup(text)
@@ -395,10 +410,10 @@ class Item(_Model):
 
 UNITS_BY_CATEGORY_FILE = Path(__file__).with_name("data") / "units_by_category.yaml"
 
-UNITS_CHECKED_BY_DEFAULT = False
+UNITS_CHECKED_BY_DEFAULT = True
 """Whether parse_* (and so every file read by sanctions.io, sanctions.batch and check-transfer) refuses a unit
-that does not fit the item's category. Off until sanctions.strategies.items() draws units from
-:func:`units_for`: today it draws any unit for any category, and its transfers must stay valid input."""
+that does not fit the item's category (``barrels`` of artillery shells). ``parse_*(check_units=False)`` lets a
+caller accept such data deliberately."""
 
 
 @functools.cache

@@ -68,6 +68,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from sanctions import compiled as C
+from sanctions import hs
 from sanctions.examples import BASE, merge
 from sanctions.model import (
     _COUNTRY_CODES,
@@ -83,6 +84,7 @@ from sanctions.model import (
     Unit,
     Vessel,
     parse_transfer,
+    units_for,
 )
 
 __all__ = [
@@ -455,8 +457,11 @@ def items(*, categories: Collection[Category | str] | None = None, hs_chapters: 
         derived = cat or (dict(_hs_pool()).get(code) if code else None)
         data["description"] = draw(st.sampled_from(_DESCRIPTIONS.get(derived, _GENERIC_DESCRIPTIONS)))
         if with_quantity or (with_quantity is None and draw(st.integers(0, 3)) > 0):
+            # a unit that fits the category the model checks (declared, else derived from the HS code)
+            checked = cat or (hs.classify(code).value if code and hs.classify(code) else None)
+            fitting = units_for(checked) if checked else None
             data["quantity"] = {"value": draw(st.one_of(st.integers(0, 10**6), st.floats(0, 1e7, allow_nan=False))),
-                                "unit": draw(st.sampled_from([u.value for u in Unit]))}
+                                "unit": draw(st.sampled_from(sorted(fitting or {u.value for u in Unit})))}
         if draw(st.booleans()):
             data["value"] = {"amount": draw(st.integers(0, 10**8)),
                              "currency": draw(st.sampled_from(("USD", "USD", "EUR", "CNY", "RUB")))}

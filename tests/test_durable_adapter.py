@@ -328,3 +328,15 @@ def test_hazard_scenario(children, scenario: str) -> None:
         pytest.fail(f"{scenario} hung\n{err[-3000:]}")
     assert proc.returncode == 0, f"{scenario} exited {proc.returncode}\n{out[-2000:]}\n{err[-3000:]}"
     assert out.strip().endswith("ok")
+
+
+def test_no_session_outlives_a_call(rulebook):
+    """Sessions are deleted after every call, including one that fails part-way (leak check)."""
+    from sanctions import _durable
+    from sanctions.engine import Engine
+    from sanctions.examples import examples
+
+    engine = Engine(rulebook, evaluator="durable")
+    for _, t in list(examples(rulebook, "fires"))[:40]:
+        engine.check(t)
+    assert _durable.live_sessions() == 0

@@ -49,14 +49,12 @@ def item(**fields: Any) -> dict[str, Any]:
     return with_("items", [fields])
 
 
-UNITS_OFF = pytest.mark.xfail(
-    not UNITS_CHECKED_BY_DEFAULT, strict=True,
-    reason="files are not unit-checked by default yet (sanctions.model.UNITS_CHECKED_BY_DEFAULT): "
-           "sanctions.strategies.items() draws any unit for any category; see test_strategy_items_have_units_that_fit")
-
-
 def units_case(*values: Any) -> Any:
-    return pytest.param(*values, marks=UNITS_OFF, id=values[0])
+    return pytest.param(*values, id=values[0])
+
+
+def test_units_are_checked_by_default():
+    assert UNITS_CHECKED_BY_DEFAULT
 
 
 # (id, record as JSON text or data, field path, value shown, hint or message fragment)
@@ -160,9 +158,8 @@ def test_bad_file_is_named_with_its_line(tmp_path, case, data, message, line):
         assert err.record == line
 
 
-@pytest.mark.xfail(strict=True, reason="country_hint (sanctions/model.py) knows no inverted or former names: "
-                   "'Korea, North', 'Burma', 'Turkey' get no hint; needs an alias table there")
-@pytest.mark.parametrize("name, code", [("Korea, North", "KP"), ("Burma", "MM"), ("Turkey", "TR")])
+@pytest.mark.parametrize("name, code", [("Korea, North", "KP"), ("Burma", "MM"), ("Turkey", "TR"), ("DPRK", "KP"),
+                                        ("U.S.A.", "US")])
 def test_country_name_hint_for_common_alternative_names(name, code):
     err = _parse_error(with_("origin_country", name))
     assert f"did you mean {code!r}" in err.problems[0].hint
@@ -212,7 +209,6 @@ def test_unit_check_when_asked():
     parse_input(rounds, check_units=False)
 
 
-@UNITS_OFF
 def test_unit_check_in_the_batch_path():
     rounds = item(description="Diesel", hs_code="271019", quantity={"value": 1, "unit": "rounds"})
     from sanctions.batch import default_engine, judge_chunk
@@ -376,10 +372,6 @@ def test_broken_rule_file_is_refused_naming_file_and_key(tmp_path, case, files, 
     assert key_part in str(err), str(err)
 
 
-@pytest.mark.xfail(strict=True, reason="sanctions.strategies.items() draws any unit for any category (e.g. "
-                   "'barrels' of unroca_i_battle_tanks), and violating()/clearing() validate through "
-                   "parse_transfer: so parse_* cannot check units by default until the strategy draws from "
-                   "sanctions.model.units_for()")
 def test_strategy_items_have_units_that_fit():
     from hypothesis import given, settings
 
