@@ -19,7 +19,6 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import IO, Any
 
 from sanctions.exc import InvalidInput, SanctionsError

@@ -38,7 +38,7 @@ def test_at_least_six_lawful_fixtures():
 def test_golden_decision(engine, fixture):
     decision = engine.check(load_fixture(fixture))
     golden = golden_path(FIXTURES / fixture).read_text()
-    assert normalised(to_json(decision)) == golden, f"regenerate with python tests/regen_golden.py and review"
+    assert normalised(to_json(decision)) == golden, "regenerate with python tests/regen_golden.py and review"
 
 
 def test_founding_deal_judged_leg_by_leg(engine):
