@@ -21,7 +21,6 @@ How a check runs:
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,7 +110,6 @@ class Engine:
                  evaluator: EvaluatorName = "auto") -> None:
         self.rulebook = rulebook if rulebook is not None else load_rulebook(*rules)
         self.evaluator, self._notes = make_evaluator(self.rulebook, evaluator)
-        self._lock = threading.Lock()
         self._project = {kind: Projector(keys) for kind, keys in self.rulebook.compiled.defaults.items()}
         # Built once: rule citations never change, and findings share them (they are frozen).
         self._cites = {r.id: _citations(r.spec.legal_basis) for r in self.rulebook.rules.values()}

@@ -17,7 +17,7 @@ CLI can print it without a traceback::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -122,13 +122,6 @@ class InvalidTransfer(InvalidInput):
     """A transfer or deal failed validation."""
 
     code = "invalid-transfer"
-
-
-@dataclass
-class _RuleLocation:
-    file: str
-    key: str = ""
-    extra: list[str] = field(default_factory=list)
 
 
 class InvalidRule(SanctionsError, ValueError):

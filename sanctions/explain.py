@@ -203,11 +203,6 @@ def item_display(item: Item, category: str | None) -> dict[str, str]:
     }
 
 
-class _Safe(dict):  # type: ignore[type-arg]
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
 def render(template: str, values: Mapping[str, str]) -> str:
     """Fill a template whose placeholders were checked at load time. Never evaluates anything."""
     out = []

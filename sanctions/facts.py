@@ -64,7 +64,6 @@ def _enum(e: Any) -> tuple[str, ...]:
     return tuple(m.value for m in e)
 
 
-_COUNTRY = None  # any ISO code; checked by the loader with the model's validator
 _FIELDS: list[FieldSpec] = [
     FieldSpec("transfer.id", "str", "transfer", "The transfer's id."),
     FieldSpec("transfer.kind", "str", "transfer", "What moves.", _enum(TransferKind)),

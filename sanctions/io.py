@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from sanctions.exc import FieldProblem, InvalidInput, InvalidTransfer
+from sanctions.exc import InvalidInput, InvalidTransfer
 from sanctions.model import Deal, Transfer, parse_input
 
 MAX_RECORD_BYTES = 64 * 1024 * 1024
@@ -185,8 +185,3 @@ def atomic_write(path: str | Path, data: str | bytes) -> None:
         except OSError:
             pass
         raise
-
-
-def problem(path: str, message: str, value: Any = None, hint: str = "") -> FieldProblem:
-    """Shorthand for a :class:`FieldProblem`."""
-    return FieldProblem(path=path, message=message, value=value, hint=hint)

@@ -702,13 +702,6 @@ def parse_input(data: Any, *, source: str | None = None, record: int | None = No
     return parse_transfer(data, source=source, record=record, check_units=check_units)
 
 
-class InputEnvelope(BaseModel):
-    """The JSON Schema of what ``check-transfer`` reads: a transfer or a deal."""
-
-    model_config = ConfigDict(title="sanctions input")
-    root: Transfer | Deal
-
-
 def input_schema() -> dict[str, Any]:
     """JSON Schema of the input: one transfer or one deal."""
     schema = TypeAdapter(Transfer | Deal).json_schema()
