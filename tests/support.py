@@ -14,6 +14,22 @@ if not SHARED.is_dir():  # a checkout elsewhere: fall back to the workplace copy
     SHARED = Path("/work/shared")
 
 
+# A minimal valid rule file, for tests that break it on purpose.
+TEST_RULE = """\
+id: test.rule
+regime: TEST
+title: A test rule
+description: A test rule.
+direction: supply_to_target
+legal_basis:
+  - {resolution: 1718 (2006), paragraph: OP8(a)(i), adopted: 2006-10-14, source: https://example.org, verified: false}
+in_force: {from: 2006-10-14}
+outcome: prohibited
+when: {op: eq, field: transfer.destination_country, value: KP}
+explanation: "{transfer.id} goes to the DPRK."
+"""
+
+
 def load_fixture(name: str):
     from sanctions.model import parse_input
 

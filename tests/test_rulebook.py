@@ -9,20 +9,9 @@ import pytest
 
 from sanctions.exc import InvalidRule
 from sanctions.rulebook import load_rulebook
+from support import TEST_RULE
 
-GOOD_RULE = """
-id: test.rule
-regime: TEST
-title: A test rule
-description: A test rule.
-direction: supply_to_target
-legal_basis:
-  - {resolution: 1718 (2006), paragraph: OP8(a)(i), adopted: 2006-10-14, source: https://example.org, verified: false}
-in_force: {from: 2006-10-14}
-outcome: prohibited
-when: {op: eq, field: transfer.destination_country, value: KP}
-explanation: "{transfer.id} goes to the DPRK."
-"""
+GOOD_RULE = TEST_RULE
 
 
 def pack(tmp_path: Path, **files: str) -> Path:

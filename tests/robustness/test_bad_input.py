@@ -20,7 +20,7 @@ from sanctions.exc import InvalidInput, InvalidRule, InvalidTransfer, SanctionsE
 from sanctions.io import MAX_RECORD_BYTES, read_records
 from sanctions.model import UNITS_CHECKED_BY_DEFAULT, parse_input
 from sanctions.rulebook import load_rulebook
-from support import run_cli
+from support import TEST_RULE, run_cli
 
 GOOD: dict[str, Any] = {
     "id": "t-1", "date": "2024-01-15", "supplier": {"name": "A", "country": "CN"},
@@ -308,19 +308,7 @@ def test_cli_bad_line_in_json_lines_is_named_and_the_rest_judged(tmp_path):
 
 # -- broken rule files: refused at load, file and key named ---------------------------------------------------
 
-RULE = """\
-id: test.rule
-regime: TEST
-title: A test rule
-description: A test rule.
-direction: supply_to_target
-legal_basis:
-  - {resolution: 1718 (2006), paragraph: OP8(a)(i), adopted: 2006-10-14, source: https://example.org, verified: false}
-in_force: {from: 2006-10-14}
-outcome: prohibited
-when: {op: eq, field: transfer.destination_country, value: KP}
-explanation: "{transfer.id} goes to the DPRK."
-"""
+RULE = TEST_RULE
 EXEMPTION = """\
 exemptions:
   - id: ex
