@@ -15,8 +15,8 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 
-from sanctions import hs
-from sanctions.model import Transfer
+from sanctions.model import hs
+from sanctions.model.records import Transfer
 
 D = dt.date
 

@@ -26,13 +26,13 @@ sys.path.insert(0, str(ROOT))
 
 from sanctions.engine import Engine  # noqa: E402
 from sanctions.explain import to_json  # noqa: E402
-from sanctions.io import read_records  # noqa: E402
+from sanctions.model.reading import read_records  # noqa: E402
 
 
 def engine_for(name: str) -> Engine:
     """One engine on the built-in rulebook with the named evaluator (``batch``: the batch evaluator)."""
     if name == "batch":
-        from sanctions._batch import BatchEvaluator
+        from sanctions.evaluate.rowbatch import BatchEvaluator
 
         e = Engine(evaluator="reference")
         e.evaluator = BatchEvaluator(e.rulebook.compiled)

@@ -6,9 +6,9 @@
 
 Prints a table and writes ``bench/results.json``. Contenders, all on the same data in the same run:
 
-``batch``       the engine with :class:`sanctions._batch.BatchEvaluator`
-``durable``     the engine with the durable-rules adapter (``sanctions._durable``), when it imports
-``reference``   the engine with :class:`sanctions._reference.ReferenceEvaluator`
+``batch``       the engine with :class:`sanctions.evaluate.rowbatch.BatchEvaluator`
+``durable``     the engine with the durable-rules adapter (``sanctions.evaluate._durable``), when it imports
+``reference``   the engine with :class:`sanctions.evaluate.reference.ReferenceEvaluator`
 ``handwritten`` :func:`bench/handwritten.judge`: the same rules as plain if-statements, findings only
 
 Engine contenders produce full explained decisions serialised with ``to_json``; the hand-written baseline
@@ -42,10 +42,10 @@ sys.path.insert(0, str(ROOT))
 import generate  # noqa: E402
 import handwritten  # noqa: E402
 
-from sanctions._batch import BatchEvaluator  # noqa: E402
+from sanctions.evaluate.rowbatch import BatchEvaluator  # noqa: E402
 from sanctions.engine import Engine  # noqa: E402
 from sanctions.explain import to_json  # noqa: E402
-from sanctions.model import parse_input  # noqa: E402
+from sanctions.model.records import parse_input  # noqa: E402
 from sanctions.rulebook import Rulebook, load_rulebook  # noqa: E402
 
 DATA = HERE / "data"
@@ -83,7 +83,7 @@ def engines(rulebook: Rulebook) -> tuple[dict[str, Engine], dict[str, str]]:
     fast.evaluator = BatchEvaluator(rulebook.compiled)
     out["batch"] = fast
     try:
-        from sanctions import _durable
+        from sanctions.evaluate import _durable
 
         ok, why = _durable.available()
         if ok:
@@ -208,7 +208,7 @@ def _gen_file(n: int) -> Path:
 
 _BATCH_CHILD = """
 import json, resource, sys, time
-from sanctions.batch import check_file
+from sanctions.batch.run import check_file
 path, out, workers = sys.argv[1], sys.argv[2], int(sys.argv[3])
 s = check_file(path, out=out, workers=workers, quiet=True, progress=False)
 print(json.dumps({"summary": s.to_dict(),
@@ -296,7 +296,7 @@ def w_rulebook_size(lines: list[str], sizes: list[int]) -> dict[str, Any]:
 
 def w_ledger(sizes: list[int]) -> dict[str, Any]:
     try:
-        from sanctions.ledger import Ledger, LedgerLine, period_for
+        from sanctions.ledger.store import Ledger, LedgerLine, period_for
     except ImportError as err:
         return {"status": f"not measured ({err})"}
     out: dict[str, Any] = {}
@@ -328,8 +328,8 @@ def w_ledger(sizes: list[int]) -> dict[str, Any]:
 
 def w_screening(n_names: int) -> dict[str, Any]:
     try:
-        from sanctions import matching
-        from sanctions.lists import load
+        from sanctions.screening import matching
+        from sanctions.screening.lists import load
     except ImportError as err:
         return {"status": f"not measured ({err})"}
     if not hasattr(matching, "screen") or not UN_LIST.exists():

@@ -29,8 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sanctions import lists, matching  # noqa: E402
-from sanctions.unlist import ListEdition, ListedEntry  # noqa: E402
+from sanctions.screening import lists
+from sanctions.screening import matching  # noqa: E402
+from sanctions.screening.unlist import ListEdition, ListedEntry  # noqa: E402
 
 DEFAULT_LIST = next((p for p in (Path(__file__).resolve().parents[2] / "shared/data/un_sc_consolidated_2026-05-08.xml",
                      Path("/work/shared/data/un_sc_consolidated_2026-05-08.xml")) if p.exists()),

@@ -18,7 +18,7 @@ from sanctions.exc import (
     SanctionsError,
 )
 from sanctions.explain import Citation, Considered, Decision, Evidence, Finding, to_json
-from sanctions.model import (
+from sanctions.model.records import (
     Category,
     Deal,
     DealLink,

@@ -2,6 +2,6 @@
 
 import sys
 
-from sanctions.cli import main
+from sanctions.cli.main import main
 
 sys.exit(main())

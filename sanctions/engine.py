@@ -7,9 +7,9 @@
 
 How a check runs:
 
-1. The transfer (or each leg of a deal) becomes facts (:mod:`sanctions.facts`): one per transfer, one per
+1. The transfer (or each leg of a deal) becomes facts (:mod:`sanctions.rulebook.facts`): one per transfer, one per
    item carrying its transfer's fields.
-2. An evaluator (durable-rules through :mod:`sanctions._durable`, or :mod:`sanctions._reference`) says which
+2. An evaluator (durable-rules through :mod:`sanctions.evaluate._durable`, or :mod:`sanctions.evaluate.reference`) says which
    rule and exemption patterns matched which facts.
 3. Shared code decides, for every match, whether the rule was in force on the transfer's dates (or on
    ``as_of``), and whether an exemption in force cleared it.
@@ -24,11 +24,10 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from sanctions import compiled as C
-from sanctions._reference import ReferenceEvaluator
-from sanctions.exc import EngineError
+from sanctions.evaluate import compiled as C
+from sanctions.evaluate import EVALUATORS, EvaluatorName, make_evaluator  # noqa: F401  (EVALUATORS re-exported)
 from sanctions.explain import (
     Citation,
     Considered,
@@ -41,43 +40,10 @@ from sanctions.explain import (
     render,
     transfer_display,
 )
-from sanctions.facts import Projector, finding_raw, item_categories, item_raw, transfer_raw
-from sanctions.model import Deal, Transfer
+from sanctions.rulebook.facts import Projector, finding_raw, item_categories, item_raw, transfer_raw
+from sanctions.model.records import Deal, Transfer
 from sanctions.rulebook import OUTCOME_RANK, Rule, Rulebook, load_rulebook
 
-EvaluatorName = Literal["auto", "durable", "reference", "batch"]
-EVALUATORS = ("auto", "durable", "reference", "batch")
-
-
-def make_evaluator(rulebook: Rulebook, name: EvaluatorName = "auto") -> tuple[C.Evaluator, list[str]]:
-    """Build an evaluator for a rulebook; returns it with notes on any fallback.
-
-    ``auto`` uses durable-rules when it imports and the reference evaluator otherwise (and says so);
-    ``batch`` is the fast evaluator of the batch path (generated code, indexed patterns).
-
-    Raises:
-        EngineError: for an unknown name, or ``durable`` when durable-rules is not available.
-    """
-    notes: list[str] = []
-    if name not in EVALUATORS:
-        raise EngineError(f"unknown evaluator {name!r}; choose one of {', '.join(EVALUATORS)}")
-    if name == "batch":
-        from sanctions._batch import BatchEvaluator
-
-        return BatchEvaluator(rulebook.compiled), notes
-    if name in ("auto", "durable"):
-        try:
-            from sanctions import _durable
-
-            ok, why = _durable.available()
-        except ImportError as err:  # the adapter itself is missing: a broken install
-            ok, why = False, str(err)
-        if ok:
-            return _durable.DurableEvaluator(rulebook.compiled), notes
-        if name == "durable":
-            raise EngineError(f"durable-rules is not available: {why}")
-        notes.append(f"durable-rules is not available ({why}); the reference evaluator judged this transfer")
-    return ReferenceEvaluator(rulebook.compiled), notes
 
 
 @dataclass
@@ -125,7 +91,7 @@ class Engine:
         Args:
             subject: The transfer or deal.
             as_of: Judge under the law in force on this date instead of the transfer's own dates.
-            screening: Party and vessel screening hits (:class:`sanctions.screening.Screening`); without
+            screening: Party and vessel screening hits (:class:`sanctions.screening.screen.Screening`); without
                 it, designated-party rules cannot fire and the decision says screening was not performed.
         """
         transfers = list(subject.transfers) if isinstance(subject, Deal) else [subject]

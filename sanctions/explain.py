@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sanctions import compiled as C
-from sanctions.model import DateRange, Item, Transfer
+from sanctions.evaluate import compiled as C
+from sanctions.model.records import DateRange, Item, Transfer
 
 Verdict = Literal["prohibited", "authorisation_required", "review", "notification_required", "clear"]
 
@@ -269,7 +269,7 @@ def describe(t: C.Test, raw: Mapping[str, Any]) -> Evidence:
     value = raw.get(key)
     shown: Any = value
     const: Any = t.value
-    from sanctions.facts import FIELDS
+    from sanctions.rulebook.facts import FIELDS
 
     if key in FIELDS and FIELDS[key].type == "date":
         shown = dt.date.fromordinal(value).isoformat() if isinstance(value, int) and value > 0 else value

@@ -67,10 +67,10 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from sanctions import compiled as C
-from sanctions import hs
-from sanctions.examples import BASE, merge
-from sanctions.model import (
+from sanctions.evaluate import compiled as C
+from sanctions.model import hs
+from sanctions.rulebook.examples import BASE, merge
+from sanctions.model.records import (
     _COUNTRY_CODES,
     Category,
     Deal,
@@ -261,7 +261,7 @@ def _check_chapters(values: Collection[str] | None) -> tuple[str, ...] | None:
 @cache
 def _hs_pool() -> tuple[tuple[str, str | None], ...]:
     """(code, derived category or None) for every code we draw: our subheadings plus the table's prefixes."""
-    from sanctions import hs
+    from sanctions.model import hs
 
     codes = set(_HS_CODES)
     try:
@@ -748,7 +748,7 @@ def violating(rule_id: str, *, rulebook: Any = None) -> st.SearchStrategy[Transf
     """Transfers that must fire ``rule_id``: its ``fires`` examples, varied where the rule does not look.
 
     Each value starts from one of the rule file's ``fires`` examples laid over
-    :data:`sanctions.examples.BASE` and varies only what the rule does not test: the transfer id, party
+    :data:`sanctions.rulebook.examples.BASE` and varies only what the rule does not test: the transfer id, party
     names, item descriptions, quantities (unless the rule or an exemption tests them), notes, the date (kept
     inside the rule's in-force period and on the same side of every date the rule or its exemptions depend
     on), and up to two unrelated extra items, in any order. Extra items may fire other rules; they never

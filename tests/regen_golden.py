@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT))
 
 from sanctions.engine import Engine  # noqa: E402
 from sanctions.explain import to_json  # noqa: E402
-from sanctions.model import parse_input  # noqa: E402
+from sanctions.model.records import parse_input  # noqa: E402
 
 
 def normalised(decision_json: str) -> str:

@@ -31,7 +31,7 @@ explanation: "{transfer.id} goes to the DPRK."
 
 
 def load_fixture(name: str):
-    from sanctions.model import parse_input
+    from sanctions.model.records import parse_input
 
     return parse_input(json.loads((FIXTURES / name).read_text()), source=name)
 

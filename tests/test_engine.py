@@ -17,7 +17,7 @@ LAWFUL = sorted(p.name for p in FIXTURES.glob("lawful_*.json"))
 
 
 def evaluators():
-    from sanctions import _durable
+    from sanctions.evaluate import _durable
 
     names = ["reference"]
     if _durable.available()[0]:
@@ -86,7 +86,7 @@ def test_coal_before_ban_is_reported_not_in_force(engine):
 
 
 def test_deal_without_links_joins_by_direction(engine):
-    from sanctions.model import parse_input
+    from sanctions.model.records import parse_input
 
     data = json.loads((FIXTURES / "dprk_russia_arms_for_oil.json").read_text())
     data["links"] = []
@@ -111,7 +111,7 @@ def test_deterministic_json(engine):
 
 
 def test_category_disagreement_is_noted_and_both_tested(engine):
-    from sanctions.model import parse_transfer
+    from sanctions.model.records import parse_transfer
 
     t = parse_transfer({"id": "t", "date": "2024-01-01", "supplier": {"name": "A", "country": "KP"},
                         "recipient": {"name": "B", "country": "RU"}, "origin_country": "KP",

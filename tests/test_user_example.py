@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sanctions.engine import Engine
-from sanctions.model import Transfer
+from sanctions.model.records import Transfer
 from sanctions.strategies import transfers, violating
 
 engine = Engine()

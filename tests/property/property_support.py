@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from sanctions import strategies as S
 from sanctions.explain import Decision, to_json
-from sanctions.model import Deal, Transfer
+from sanctions.model.records import Deal, Transfer
 from sanctions.rulebook import OUTCOME_RANK, Rulebook, builtin_rules_dir, load_rulebook
 
 BUILTIN = load_rulebook()

@@ -5,18 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from property_support import scaled, subjects
 
-import sanctions
 
-_CLI_EXISTS = (Path(sanctions.__file__).parent / "cli.py").exists()
-pytestmark = [] if _CLI_EXISTS else [pytest.mark.xfail(strict=False, reason="sanctions/cli.py does not exist yet")]
 
 
 def run_cli(stdin: bytes) -> subprocess.CompletedProcess[bytes]:

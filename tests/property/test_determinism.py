@@ -13,7 +13,7 @@ from property_support import scaled, subjects
 
 from sanctions.engine import Engine
 from sanctions.explain import to_json
-from sanctions.model import parse_input
+from sanctions.model.records import parse_input
 
 _LIBRARY = (
     "import json, sys\n"

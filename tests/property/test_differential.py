@@ -11,7 +11,7 @@ from property_support import subjects
 
 from sanctions.explain import to_json
 
-_DURABLE_MISSING = importlib.util.find_spec("sanctions._durable") is None
+_DURABLE_MISSING = importlib.util.find_spec("sanctions.evaluate._durable") is None
 
 
 def _without_evaluator(decision):
@@ -22,7 +22,7 @@ def _without_evaluator(decision):
 
 @pytest.fixture(scope="module")
 def durable_engine(rulebook):
-    from sanctions import _durable
+    from sanctions.evaluate import _durable
     from sanctions.engine import Engine
 
     ok, why = _durable.available()
@@ -31,7 +31,7 @@ def durable_engine(rulebook):
     return Engine(rulebook, evaluator="durable")
 
 
-@pytest.mark.skipif(_DURABLE_MISSING, reason="sanctions._durable (the durable-rules adapter) is not importable yet")
+@pytest.mark.skipif(_DURABLE_MISSING, reason="sanctions.evaluate._durable (the durable-rules adapter) is not importable yet")
 @given(subjects())
 def test_durable_and_reference_agree(engine, durable_engine, subject):
     assert durable_engine.evaluator_name == "durable"

@@ -9,7 +9,7 @@ from property_support import PROHIBITING_ITEMS, copy_rules, finding_keys, rank, 
 
 from sanctions import strategies as S
 from sanctions.engine import Engine
-from sanctions.model import Deal, Transfer
+from sanctions.model.records import Deal, Transfer
 from sanctions.rulebook import load_rulebook
 
 

@@ -14,7 +14,7 @@ from property_support import copy_rules, risky_transfers, subjects, without_dige
 from sanctions import strategies as S
 from sanctions.engine import Engine
 from sanctions.explain import to_json
-from sanctions.model import Deal, Transfer
+from sanctions.model.records import Deal, Transfer
 from sanctions.rulebook import load_rulebook
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given
 
 from sanctions import strategies as S
-from sanctions.model import Deal, Item, Party, Transfer, Vessel, input_schema
+from sanctions.model.records import Deal, Item, Party, Transfer, Vessel, input_schema
 
 try:
     import jsonschema

@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from sanctions import hs
+from sanctions.model import hs
 from sanctions import strategies as S
-from sanctions.model import Deal, Item, Party, Transfer, Vessel, imo_check_digit_ok
+from sanctions.model.records import Deal, Item, Party, Transfer, Vessel, imo_check_digit_ok
 
 
 @pytest.mark.parametrize("call, words", [

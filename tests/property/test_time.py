@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from property_support import risky_transfers, time_violations
 
 from sanctions import strategies as S
-from sanctions.model import Deal, Transfer
+from sanctions.model.records import Deal, Transfer
 
 
 def _redated(t: Transfer, start: dt.date, days: int) -> Transfer:

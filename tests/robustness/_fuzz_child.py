@@ -18,7 +18,7 @@ from typing import Any
 
 from sanctions.engine import Engine
 from sanctions.explain import to_json
-from sanctions.model import MAX_QUANTITY, Deal, Transfer, Unit
+from sanctions.model.records import MAX_QUANTITY, Deal, Transfer, Unit
 
 ODD_TEXT = [
     "\u202eevil\u202c", "Zalgo Z\u0351\u0354\u0360a\u0352lgo", "\U0001f4a3\U0001f680 rockets", "\x00nul\x00",
@@ -99,7 +99,7 @@ def _canon(decision: Any) -> str:
 
 
 def live_sessions() -> int | None:
-    from sanctions import _durable
+    from sanctions.evaluate import _durable
 
     for name in ("live_sessions", "live_session_count", "session_count"):
         probe = getattr(_durable, name, None)

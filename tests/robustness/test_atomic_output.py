@@ -1,6 +1,6 @@
 """Files: ``check-transfer --out PATH`` replaces the report atomically; a killed run leaves the old one whole.
 
-List downloads are verified before they replace the previous edition: ``tests/test_lists.py``
+List downloads are verified before they replace the previous edition: ``tests/screening/test_lists.py``
 (``test_update_refuses_bad_downloads``, ``test_failed_update_keeps_current``, ``test_tampered_file_is_refused``).
 Batch outputs commit whole chunks under a checkpoint: ``tests/robustness/test_batch_resume.py``.
 """

@@ -1,6 +1,6 @@
 """Every way input can be wrong gets a clear error naming the file, the record, the field and the value.
 
-One table per kind of input: transfer records (read through :func:`sanctions.io.read_records` from a JSON
+One table per kind of input: transfer records (read through :func:`sanctions.model.reading.read_records` from a JSON
 Lines file whose bad record is on line 2, so the line is checked too), whole files (empty, huge, deep,
 not UTF-8), flat CSV records (through the batch path), and rule files. A representative subset runs the
 ``check-transfer`` command in a subprocess: exit code 2, the place named, never a traceback.
@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from sanctions.exc import InvalidInput, InvalidRule, InvalidTransfer, SanctionsError
-from sanctions.io import MAX_RECORD_BYTES, read_records
-from sanctions.model import UNITS_CHECKED_BY_DEFAULT, parse_input
+from sanctions.model.reading import MAX_RECORD_BYTES, read_records
+from sanctions.model.records import UNITS_CHECKED_BY_DEFAULT, parse_input
 from sanctions.rulebook import load_rulebook
 from support import TEST_RULE, run_cli
 
@@ -211,7 +211,7 @@ def test_unit_check_when_asked():
 
 def test_unit_check_in_the_batch_path():
     rounds = item(description="Diesel", hs_code="271019", quantity={"value": 1, "unit": "rounds"})
-    from sanctions.batch import default_engine, judge_chunk
+    from sanctions.batch.run import default_engine, judge_chunk
 
     (res,) = judge_chunk([(5, json.dumps(rounds))], "in.jsonl", default_engine())
     assert res[2] is None and "items[0].quantity.unit" in res[4] and '"line":5' in res[4]
@@ -224,7 +224,7 @@ def _parse_error_units(data: Any) -> InvalidTransfer:
 
 
 def test_unit_table_names_only_known_categories_and_units(tmp_path):
-    from sanctions.model import UNITS_BY_CATEGORY_FILE, load_units_table, units_for
+    from sanctions.model.records import UNITS_BY_CATEGORY_FILE, load_units_table, units_for
 
     table = load_units_table(UNITS_BY_CATEGORY_FILE)
     assert "rounds" in table["ammunition_and_related_materiel"] and "barrels" not in table[
@@ -240,7 +240,7 @@ def test_unit_table_names_only_known_categories_and_units(tmp_path):
 
 
 def test_csv_record_errors_name_the_csv_line(tmp_path):
-    from sanctions.batch import FLAT_COLUMNS, check_file
+    from sanctions.batch.run import FLAT_COLUMNS, check_file
 
     rows = [",".join(FLAT_COLUMNS)]
     base = {c: "" for c in FLAT_COLUMNS}
@@ -363,7 +363,7 @@ def test_broken_rule_file_is_refused_naming_file_and_key(tmp_path, case, files, 
 def test_strategy_items_have_units_that_fit():
     from hypothesis import given, settings
 
-    from sanctions.model import Item
+    from sanctions.model.records import Item
     from sanctions.strategies import items
 
     @settings(max_examples=200, database=None, derandomize=True, deadline=None)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sanctions.batch import check_file, checkpoint_path, default_engine
+from sanctions.batch.run import check_file, checkpoint_path, default_engine
 from sanctions.exc import InvalidInput
 from support import ROOT, run_cli
 

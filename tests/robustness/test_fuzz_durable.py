@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sanctions import _durable
+from sanctions.evaluate import _durable
 from sanctions.strategies import deals, transfers
 
 CHILD = Path(__file__).with_name("_fuzz_child.py")
@@ -79,7 +79,7 @@ def test_child_mutations_stay_valid_and_are_judged():
         import _fuzz_child as child
     finally:
         sys.path.pop(0)
-    from sanctions.model import MAX_QUANTITY, Transfer
+    from sanctions.model.records import MAX_QUANTITY, Transfer
     from support import load_fixture
 
     base = [load_fixture("dprk_russia_arms_for_oil.json").model_dump(mode="json"),

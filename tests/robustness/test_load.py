@@ -14,7 +14,7 @@ import pytest
 from support import FIXTURES, ROOT
 
 from sanctions.explain import to_json
-from sanctions.io import read_records
+from sanctions.model.reading import read_records
 
 THREADS = 16
 SECONDS = 5.0
@@ -24,7 +24,7 @@ SECONDS = 5.0
 def subjects():
     out = [r.value for r in read_records(ROOT / "bench" / "data" / "transfers_500_seed7.jsonl") if r.value]
     out = out[:150]
-    from sanctions.model import parse_input
+    from sanctions.model.records import parse_input
 
     for f in sorted(FIXTURES.glob("*.json")):
         out.append(parse_input(json.loads(f.read_text()), source=f.name))
@@ -44,7 +44,7 @@ def _load_module():
 @pytest.mark.parametrize("evaluator", ["durable", "batch", "reference"])
 def test_sixteen_threads_one_engine_same_decisions_no_errors(subjects, evaluator):
     if evaluator == "durable":
-        from sanctions import _durable
+        from sanctions.evaluate import _durable
 
         if not _durable.available()[0]:
             pytest.skip("durable-rules is not installed")

@@ -1,6 +1,6 @@
 """Nothing executes from data: rule files, rule packs, transfers and lists are read, never run.
 
-XML without external entities or entity expansion is tested in ``tests/test_unlist.py``
+XML without external entities or entity expansion is tested in ``tests/screening/test_unlist.py``
 (``test_unsafe_xml_is_refused``: billion laughs, external entity, external DTD).
 """
 
@@ -13,7 +13,7 @@ import pytest
 
 from sanctions.engine import Engine
 from sanctions.exc import InvalidRule
-from sanctions.model import parse_input
+from sanctions.model.records import parse_input
 from sanctions.rulebook import load_rulebook
 from support import run_cli
 
@@ -54,14 +54,14 @@ def pack(tmp_path, monkeypatch) -> Path:
 @pytest.mark.parametrize("evaluator", ["reference", "durable", "batch"])
 def test_code_in_rule_text_and_constants_is_never_run(pack, tmp_path, evaluator):
     if evaluator == "durable":
-        from sanctions import _durable
+        from sanctions.evaluate import _durable
 
         if not _durable.available()[0]:
             pytest.skip("durable-rules is not installed")
     rb = load_rulebook(pack, include_builtin=False)
     engine = Engine(rb, evaluator="reference" if evaluator == "batch" else evaluator)
     if evaluator == "batch":
-        from sanctions._batch import BatchEvaluator
+        from sanctions.evaluate.rowbatch import BatchEvaluator
 
         engine.evaluator = BatchEvaluator(rb.compiled)
     d = engine.check(parse_input(TRANSFER))

@@ -1,0 +1,465 @@
+"""Streaming batch checks: many transfers from a file, one decision each, on every core, in input order.
+
+>>> from sanctions.batch import check_file
+>>> summary = check_file("transfers.jsonl", out="decisions.jsonl")   # doctest: +SKIP
+>>> summary.read == summary.judged + summary.rejected                 # doctest: +SKIP
+True
+
+File formats: :mod:`sanctions.batch.formats`.
+
+Interruption and resuming
+    With a JSON Lines output *file*, every chunk is written whole, flushed and fsynced, and only then is
+    the checkpoint ``OUT.checkpoint`` (:func:`checkpoint_path`) replaced atomically. It records the input
+    (path, size, byte length and SHA-256 of the consumed prefix, lines consumed) and the output (records
+    and bytes committed, SHA-256 of those bytes) plus the counts so far. ``check_file(..., resume=True)``
+    verifies both prefixes against it, cuts the output back to the committed bytes (a kill can leave a
+    partial line, or whole lines of a chunk whose checkpoint was never written: they were never counted)
+    and continues with the next input record: no record is judged twice in the output and none is
+    skipped. A finished run leaves its checkpoint marked ``complete``; resuming it judges nothing. Resuming
+    needs JSON Lines input and output; the input must be byte for byte the file the run started on.
+
+Streaming and cores
+    The reader hands out chunks of :data:`CHUNK` records; a process pool (one :class:`~sanctions.Engine`
+    built once per worker by ``engine_factory``) judges them; at most ``2 * workers + 2`` chunks are in
+    flight, and results are written strictly in input order. Memory therefore depends on the chunk size,
+    never on the length of the input. ``workers=0`` or ``1`` judges in this process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from sanctions.exc import InvalidInput
+
+from sanctions.batch.formats import (  # noqa: F401  (re-exported)
+    FLAT_COLUMNS, ITEM_COLUMNS, TRANSFER_COLUMNS, FmtIn, FmtOut, Payload, Record, _CommittedJsonlWriter, _FlatError,
+    _group, _guess, _JsonlWriter, _ParquetWriter, _Prefix, _read_jsonl_tracked, _json_error, flatten, read_csv,
+    read_jsonl, read_parquet, Result,
+)
+
+CHUNK = 1_000
+"""Records per chunk handed to a worker."""
+
+@dataclass
+class BatchSummary:
+    """What a batch run did. ``read == judged + rejected`` always.
+
+    Attributes:
+        read: Input records (lines, or transfers of a flat file).
+        judged: Records that got a decision.
+        rejected: Records reported as errors.
+        verdicts: Decisions per verdict.
+        seconds: Wall time.
+        workers: Worker processes used (0: judged in this process).
+    """
+
+    read: int = 0
+    judged: int = 0
+    rejected: int = 0
+    verdicts: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    workers: int = 0
+    resumed: int = 0
+    """Records (included in the counts above) judged by the interrupted run this one resumed."""
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {"read": self.read, "judged": self.judged, "rejected": self.rejected,
+             "verdicts": dict(sorted(self.verdicts.items())), "seconds": round(self.seconds, 3),
+             "workers": self.workers}
+        if self.resumed:
+            d["resumed"] = self.resumed
+        return d
+
+    def render(self) -> str:
+        v = ", ".join(f"{k} {n}" for k, n in sorted(self.verdicts.items()))
+        rate = self.read / self.seconds if self.seconds else 0.0
+        return (f"read {self.read}, judged {self.judged} ({v or 'none'}), rejected {self.rejected} "
+                f"in {self.seconds:.1f} s ({rate:,.0f} records/s, {self.workers or 1} process"
+                f"{'es' if self.workers > 1 else ''})"
+                + (f"; resumed after {self.resumed} records of an interrupted run" if self.resumed else ""))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Records: (line, payload); payload is raw JSON text (parsed in the worker), a dict, or an error
+# ----------------------------------------------------------------------------------------------------------------
+
+def checkpoint_path(out: str | os.PathLike[str]) -> Path:
+    """The checkpoint file of a batch output file: ``OUT.checkpoint``, next to it."""
+    return Path(os.fspath(out) + ".checkpoint")
+
+
+def _sha_of_prefix(path: str, length: int) -> tuple[Any, bytes]:
+    """SHA-256 object of the first ``length`` bytes of a file, and its last byte (b"" if none)."""
+    h = hashlib.sha256()
+    last = b""
+    with open(path, "rb") as f:
+        left = length
+        while left > 0:
+            block = f.read(min(left, 1 << 20))
+            if not block:
+                break
+            h.update(block)
+            last = block[-1:]
+            left -= len(block)
+    if left:
+        raise InvalidInput(f"{path} is shorter than its checkpoint says ({length} bytes)", source=path)
+    return h, last
+
+
+@dataclass
+class _Resume:
+    prefix: _Prefix
+    out_bytes: int
+    out_sha: Any
+    summary: BatchSummary
+    complete: bool
+
+
+def _load_checkpoint(source: str, out: str) -> _Resume:
+    """Read and verify the checkpoint of ``out`` against the input and the output; see the module docstring."""
+    cp = checkpoint_path(out)
+    try:
+        data = json.loads(cp.read_text(encoding="utf-8"))
+        if data.get("version") != 1:
+            raise ValueError(f"unknown checkpoint version {data.get('version')!r}")
+        inp, outp, counts = data["input"], data["output"], data["summary"]
+    except FileNotFoundError:
+        raise InvalidInput(f"nothing to resume: no checkpoint {cp} next to the output", source=str(out)) from None
+    except (ValueError, KeyError, TypeError) as err:
+        raise InvalidInput(f"checkpoint {cp} is damaged: {err}", source=str(cp)) from None
+    if os.path.abspath(source) != inp["path"]:
+        raise InvalidInput(f"the checkpoint is of another input file ({inp['path']})", source=source)
+    size = os.path.getsize(source)
+    if size != inp["size"]:
+        raise InvalidInput(f"the input changed since the interrupted run: {size} bytes, the checkpoint says "
+                           f"{inp['size']}", source=source)
+    in_sha, _ = _sha_of_prefix(source, inp["consumed_bytes"])
+    if in_sha.hexdigest() != inp["consumed_sha256"]:
+        raise InvalidInput("the input changed since the interrupted run: its first "
+                           f"{inp['consumed_bytes']} bytes differ from the checkpoint's", source=source)
+    if not os.path.exists(out) or os.path.getsize(out) < outp["bytes"]:
+        raise InvalidInput(f"the output is shorter than its checkpoint ({outp['bytes']} bytes committed)",
+                           source=str(out))
+    out_sha, last = _sha_of_prefix(str(out), outp["bytes"])
+    if out_sha.hexdigest() != outp["sha256"] or (outp["bytes"] and last != b"\n"):
+        raise InvalidInput("the output's committed records differ from the checkpoint's", source=str(out))
+    summary = BatchSummary(read=counts["read"], judged=counts["judged"], rejected=counts["rejected"],
+                           verdicts=dict(counts["verdicts"]), resumed=counts["read"])
+    if summary.read != outp["records"] or summary.read != summary.judged + summary.rejected:
+        raise InvalidInput(f"checkpoint {cp} is damaged: its counts do not add up", source=str(cp))
+    return _Resume(_Prefix(inp["consumed_bytes"], inp["consumed_lines"], in_sha), outp["bytes"], out_sha,
+                   summary, bool(data.get("complete")))
+
+
+def _write_checkpoint(source: str, out: str, at: tuple[int, int, Any], out_bytes: int, out_sha: Any,
+                      summary: BatchSummary, complete: bool) -> None:
+    from sanctions.atomic import atomic_write
+
+    offset, line, sha = at
+    data = {"version": 1, "complete": complete,
+            "input": {"path": os.path.abspath(source), "size": os.path.getsize(source), "consumed_bytes": offset,
+                      "consumed_lines": line, "consumed_sha256": sha.hexdigest()},
+            "output": {"path": os.path.abspath(out), "records": summary.read, "bytes": out_bytes,
+                       "sha256": out_sha.hexdigest()},
+            "summary": {"read": summary.read, "judged": summary.judged, "rejected": summary.rejected,
+                        "verdicts": dict(sorted(summary.verdicts.items()))}}
+    atomic_write(checkpoint_path(out), json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+"""(line, subject id, verdict, rule ids, json text); verdict None means the json is an error line."""
+
+
+def default_engine() -> Any:
+    """The engine batch runs use by default: the built-in rulebook on the batch evaluator."""
+    from sanctions.evaluate.rowbatch import BatchEvaluator
+    from sanctions.engine import Engine
+
+    engine = Engine(evaluator="reference")
+    engine.evaluator = BatchEvaluator(engine.rulebook.compiled)
+    return engine
+
+
+def engine_with_rules(rules: tuple[str, ...] = ()) -> Any:
+    """An engine on the built-in rules plus rule packs ``rules``, batch evaluator. Picklable through
+    ``functools.partial(engine_with_rules, ("path/to/pack",))``: the ``engine_factory`` for ``--rules``."""
+    from sanctions.evaluate.rowbatch import BatchEvaluator
+    from sanctions.engine import Engine
+
+    engine = Engine(rules=rules, evaluator="reference")
+    engine.evaluator = BatchEvaluator(engine.rulebook.compiled)
+    return engine
+
+
+_ENGINE: Any = None
+_AS_OF: dt.date | None = None
+
+
+def _init_worker(factory: Callable[[], Any], as_of: dt.date | None) -> None:
+    global _ENGINE, _AS_OF
+    _ENGINE = factory()
+    _AS_OF = as_of
+
+
+def _error_line(line: int, err: InvalidInput) -> Result:
+    return (line, None, None, None, json.dumps({"line": line, "error": err.to_dict()}, sort_keys=True,
+                                               ensure_ascii=False, separators=(",", ":")))
+
+
+def judge_chunk(chunk: list[Record], source: str, engine: Any = None, as_of: dt.date | None = None
+                ) -> list[Result]:
+    """Judge one chunk of records; never raises for a bad record (it becomes an error result)."""
+    from sanctions.explain import to_json
+    from sanctions.model.records import parse_input
+
+    engine = engine if engine is not None else _ENGINE
+    as_of = as_of if as_of is not None else _AS_OF
+    out: list[Result] = []
+    for line, payload in chunk:
+        try:
+            if isinstance(payload, InvalidInput):
+                raise payload
+            if isinstance(payload, str):
+                try:
+                    payload = json.loads(payload)
+                except json.JSONDecodeError as err:
+                    raise _json_error(line, source, err) from None
+            subject = parse_input(payload, source=source, record=line)
+            d = engine.check(subject, as_of=as_of)
+        except InvalidInput as err:
+            out.append(_error_line(line, err.located(source=source, record=line)))
+            continue
+        out.append((line, d.subject["id"], d.verdict, sorted(f.rule_id for f in d.findings),
+                    to_json(d, indent=None)))
+    return out
+
+
+def _judge_in_worker(chunk: list[Record], source: str) -> list[Result]:
+    return judge_chunk(chunk, source)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Writers
+# ----------------------------------------------------------------------------------------------------------------
+
+
+class _Progress:
+    def __init__(self, stream: IO[str], size_of: Callable[[], float] | None) -> None:
+        self.stream = stream
+        self.size_of = size_of
+        self.fraction: float | None = None
+        self.t0 = time.monotonic()
+        self.last = 0.0
+
+    def update(self, done: int, *, final: bool = False) -> None:
+        now = time.monotonic()
+        if not final and now - self.last < 0.2:
+            return
+        self.last = now
+        frac = self.size_of() if self.size_of else self.fraction
+        rate = done / (now - self.t0) if now > self.t0 else 0.0
+        if frac is not None:
+            frac = min(max(frac, 0.0), 1.0) if not final else 1.0
+            filled = int(frac * 30)
+            bar = f"[{'#' * filled}{'.' * (30 - filled)}] {frac * 100:5.1f}% "
+        else:
+            bar = ""
+        self.stream.write(f"\r{bar}{done:,} records, {rate:,.0f}/s")
+        if final:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The public function
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
+    chunk: list[Record] = []
+    for r in records:
+        chunk.append(r)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def check_file(
+    path: str | os.PathLike[str],
+    *,
+    out: str | os.PathLike[str] | IO[str],
+    fmt_in: FmtIn | None = None,
+    fmt_out: FmtOut = "jsonl",
+    engine_factory: Callable[[], Any] | None = None,
+    workers: int | None = None,
+    as_of: dt.date | None = None,
+    chunk_size: int = CHUNK,
+    progress: bool | None = None,
+    quiet: bool = False,
+    resume: bool = False,
+) -> BatchSummary:
+    """Judge every transfer or deal in a file and write one output line (or row) per record, in input order.
+
+    Args:
+        path: Input file (``-`` is not supported: the pool needs a seekable source for progress; use a file).
+        out: Output file path (or, for ``jsonl``, an open text stream).
+        fmt_in: ``jsonl``, ``csv`` or ``parquet``; by default from the file name (``.csv``, ``.parquet``,
+            otherwise JSON Lines).
+        fmt_out: ``jsonl`` or ``parquet``.
+        engine_factory: A picklable callable (a module-level function or :func:`functools.partial`) that
+            builds the :class:`~sanctions.Engine`; called once per worker. Default: :func:`default_engine`.
+        workers: Worker processes; ``None`` for one per core, ``0`` or ``1`` to judge in this process.
+        as_of: Judge every record under the law in force on this date.
+        chunk_size: Records per chunk.
+        progress: Show a progress bar on stderr; default: only when stderr is a terminal.
+        quiet: Do not print the summary to stderr.
+        resume: Continue the interrupted run that wrote ``out`` (see "Interruption and resuming" above);
+            its checkpoint must match the input and the output.
+
+    Returns:
+        The :class:`BatchSummary` (also printed to stderr as one line).
+
+    Raises:
+        InvalidInput: When the file as a whole cannot be read (unknown format, unknown flat columns), or
+            ``resume`` finds no checkpoint or one that does not match the input and output.
+            Bad *records* never raise: each becomes an error line and the run goes on.
+    """
+    t0 = time.monotonic()
+    source = os.fspath(path)
+    fmt = fmt_in or _guess(source)
+    if fmt not in ("jsonl", "csv", "parquet"):
+        raise InvalidInput(f"unknown input format {fmt!r}; use jsonl, csv or parquet")
+    if fmt_out not in ("jsonl", "parquet"):
+        raise InvalidInput(f"unknown output format {fmt_out!r}; use jsonl or parquet")
+    committed = fmt == "jsonl" and fmt_out == "jsonl" and not hasattr(out, "write")
+    if resume and not committed:
+        raise InvalidInput("resuming needs JSON Lines input and a JSON Lines output file", source=source)
+    factory = engine_factory or default_engine
+    n_workers = (os.cpu_count() or 1) if workers is None else workers
+    summary = BatchSummary(workers=n_workers if n_workers > 1 else 0)
+    show = sys.stderr.isatty() if progress is None else progress
+    size = os.path.getsize(source) if fmt != "parquet" else 0
+    out_path = os.fspath(out) if committed else ""  # type: ignore[arg-type]
+    start = _Resume(_Prefix(), 0, hashlib.sha256(), BatchSummary(), False)
+    if committed and not resume:
+        checkpoint_path(out_path).unlink(missing_ok=True)  # a fresh run: an old checkpoint describes nothing now
+    if resume:
+        start = _load_checkpoint(source, out_path)
+        summary.read, summary.judged, summary.rejected = start.summary.read, start.summary.judged, \
+            start.summary.rejected
+        summary.verdicts, summary.resumed = dict(start.summary.verdicts), start.summary.resumed
+
+    stack: list[Any] = []
+    bar: _Progress | None = None
+    at: _Prefix | None = None
+    try:
+        chunks: Iterator[tuple[list[Record], Any]]
+        if fmt == "jsonl":
+            fb = open(source, "rb")
+            stack.append(fb)
+            bar = _Progress(sys.stderr, (lambda: fb.tell() / size) if size else None) if show else None
+            if committed:
+                at = start.prefix
+                fb.seek(at.offset)
+                chunks = _tracked_chunks(_read_jsonl_tracked(fb, source, at), chunk_size, at)
+            else:
+                chunks = ((c, None) for c in _chunks(read_jsonl(fb, source), chunk_size))
+        elif fmt == "csv":
+            ft = open(source, encoding="utf-8", newline="")
+            stack.append(ft)
+            bar = _Progress(sys.stderr, (lambda: ft.buffer.tell() / size) if size else None) if show else None
+            chunks = ((c, None) for c in _chunks(read_csv(ft, source), chunk_size))
+        else:
+            bar = _Progress(sys.stderr, None) if show else None
+            chunks = ((c, None) for c in _chunks(read_parquet(source, source, bar), chunk_size))
+        writer: Any
+        if committed:
+            writer = _CommittedJsonlWriter(out_path, start.out_bytes, start.out_sha)
+        else:
+            writer = _JsonlWriter(out) if fmt_out == "jsonl" else _ParquetWriter(out)  # type: ignore[arg-type]
+        last: list[Any] = [None]
+
+        def consume(results: list[Result], snap: Any) -> None:
+            writer.write(results)
+            for r in results:
+                summary.read += 1
+                if r[2] is None:
+                    summary.rejected += 1
+                else:
+                    summary.judged += 1
+                    summary.verdicts[r[2]] = summary.verdicts.get(r[2], 0) + 1
+            if committed:
+                last[0] = snap
+                _write_checkpoint(source, out_path, snap, writer.bytes, writer.sha, summary, False)
+            if bar:
+                bar.update(summary.read)
+
+        try:
+            if start.complete:
+                pass
+            elif n_workers <= 1:
+                engine = factory()
+                for chunk, snap in chunks:
+                    consume(judge_chunk(chunk, source, engine, as_of), snap)
+            else:
+                with mp.get_context().Pool(n_workers, initializer=_init_worker, initargs=(factory, as_of)) as pool:
+                    window: deque[Any] = deque()
+                    limit = 2 * n_workers + 2
+                    for chunk, snap in chunks:
+                        window.append((pool.apply_async(_judge_in_worker, (chunk, source)), snap))
+                        while len(window) >= limit:
+                            job, sn = window.popleft()
+                            consume(job.get(), sn)
+                    while window:
+                        job, sn = window.popleft()
+                        consume(job.get(), sn)
+            if committed:
+                snap = last[0] if last[0] is not None else start.prefix.snapshot()
+                _write_checkpoint(source, out_path, snap, writer.bytes, writer.sha, summary, True)
+        finally:
+            writer.close()
+    finally:
+        for f in stack:
+            f.close()
+    summary.seconds = time.monotonic() - t0
+    if bar:
+        bar.update(summary.read, final=True)
+    if not quiet:
+        print(summary.render(), file=sys.stderr)
+    return summary
+
+
+def _tracked_chunks(records: Iterator[Record], size: int, at: _Prefix) -> Iterator[tuple[list[Record], Any]]:
+    """Chunks, each with the input prefix consumed up to its last record (taken before reading further)."""
+    chunk: list[Record] = []
+    for r in records:
+        chunk.append(r)
+        if len(chunk) >= size:
+            yield chunk, at.snapshot()
+            chunk = []
+    if chunk:
+        yield chunk, at.snapshot()
+
+
+def check_records(records: Iterable[dict[str, Any]], *, engine: Any = None, as_of: dt.date | None = None,
+                  source: str = "<records>") -> Iterator[Result]:
+    """Judge JSON-like records in this process, yielding results in order (the path Dask partitions use)."""
+    engine = engine if engine is not None else default_engine()
+    for chunk in _chunks(((n, r) for n, r in enumerate(records, 1)), CHUNK):
+        yield from judge_chunk(chunk, source, engine, as_of)
+
+
+__all__ = ["BatchSummary", "CHUNK", "FLAT_COLUMNS", "check_file", "checkpoint_path", "check_records", "default_engine", "engine_with_rules", "flatten",
+           "judge_chunk", "read_csv", "read_jsonl", "read_parquet"]

@@ -1,0 +1,145 @@
+"""Every rule's own examples: each ``fires`` example makes a finding of that rule, each ``clears`` does not.
+
+A rule needs at least one of each, except deal rules (judged by the deal fixtures) and rules that test
+screening facts (``transfer.designated_*``), which a plain transfer cannot carry: those are judged by the
+screening fixtures. The full list of rule ids is pinned, so a rule dropped or renamed fails here.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from sanctions.engine import Engine
+from sanctions.rulebook.examples import example_transfer
+from sanctions.rulebook import Rule, load_rulebook
+
+RULEBOOK = load_rulebook()
+ENGINE = Engine(RULEBOOK, evaluator="reference")
+SCREENING_FIELDS = ("transfer.designated_regimes", "transfer.designated_vessel", "transfer.screened")
+
+RULE_IDS = [
+    "dprk.arms.dual_use_conventional",
+    "dprk.arms.procurement.all",
+    "dprk.arms.procurement.heavy",
+    "dprk.arms.services",
+    "dprk.arms.supply.all",
+    "dprk.arms.supply.heavy",
+    "dprk.arms.supply.salw_notice",
+    "dprk.aviation.overflight",
+    "dprk.deal.consideration",
+    "dprk.exports.2397_op6",
+    "dprk.exports.coal.2270",
+    "dprk.exports.coal.2321_cap",
+    "dprk.exports.coal.2371",
+    "dprk.exports.fishing_rights.2397",
+    "dprk.exports.iron.2321",
+    "dprk.exports.lead.2371",
+    "dprk.exports.metals.2321",
+    "dprk.exports.minerals.2270",
+    "dprk.exports.seafood.2371",
+    "dprk.exports.statues.2321",
+    "dprk.exports.textiles.2375",
+    "dprk.finance.banks",
+    "dprk.finance.bulk_cash",
+    "dprk.finance.grants.1874",
+    "dprk.finance.services.1874",
+    "dprk.finance.services.2094",
+    "dprk.finance.trade_support.1874",
+    "dprk.finance.trade_support.2321",
+    "dprk.imports.2397_industrial",
+    "dprk.imports.helicopters_vessels.2321",
+    "dprk.imports.vessels.2397",
+    "dprk.investment.joint_ventures.2371",
+    "dprk.investment.joint_ventures.2375",
+    "dprk.luxury.1718",
+    "dprk.luxury.2094_annex_iv",
+    "dprk.luxury.2270_annex",
+    "dprk.luxury.2270_snowmobiles",
+    "dprk.luxury.2321_rugs_tapestries",
+    "dprk.luxury.2321_tableware",
+    "dprk.maritime.bunkering",
+    "dprk.maritime.charter_dprk_flag.2371",
+    "dprk.maritime.crew_from_dprk",
+    "dprk.maritime.flag_services.2270",
+    "dprk.maritime.flag_services.2321",
+    "dprk.maritime.leasing_crew.2270",
+    "dprk.maritime.leasing_crew.2321",
+    "dprk.maritime.ship_to_ship",
+    "dprk.military.catchall",
+    "dprk.persons.asset_freeze",
+    "dprk.petroleum.aviation_fuel",
+    "dprk.petroleum.condensates_ngl",
+    "dprk.petroleum.crude",
+    "dprk.petroleum.crude.2375_freeze",
+    "dprk.petroleum.refined",
+    "dprk.petroleum.refined.2375",
+    "dprk.petroleum.refined.notification",
+    "dprk.services.hosting_trainers",
+    "dprk.services.scitech_cooperation",
+    "dprk.services.specialised_teaching",
+    "dprk.services.workers.2371_freeze",
+    "dprk.services.workers.2375",
+    "dprk.services.workers.2397",
+    "dprk.wmd.catchall",
+    "dprk.wmd.procurement",
+    "dprk.wmd.services",
+    "dprk.wmd.supply",
+]
+
+
+def _needs_examples(rule: Rule) -> bool:
+    return rule.scope != "deal" and not any(k.removeprefix("has:").startswith(SCREENING_FIELDS) for k in rule.keys)
+
+
+def _cases(kind: str) -> list[tuple[str, int]]:
+    return [(rid, i) for rid, rule in RULEBOOK.rules.items() for i in range(len(rule.spec.examples.get(kind, [])))]
+
+
+def test_rule_ids_are_pinned() -> None:
+    assert sorted(RULEBOOK.rules) == RULE_IDS, (
+        "the rulebook's ids changed; if on purpose, update RULE_IDS in this test")
+
+
+# Deal and screening rules cannot be written as a single example transfer; each is named here with the
+# tests that make it fire and that hold its nearest lawful case clear, and this list is checked.
+JUDGED_ELSEWHERE = {
+    "dprk.deal.consideration": "tests/test_engine.py::test_founding_deal_judged_leg_by_leg, "
+                               "tests/test_engine.py::test_deal_without_links_joins_by_direction",
+    "dprk.persons.asset_freeze": "tests/screening/test_screening_chain.py::test_designated_entity_spelt_as_a_trader_would, "
+                                 "tests/screening/test_screening_chain.py::test_nearest_lawful_case_an_unlisted_recipient",
+}
+
+
+def test_rules_without_examples_are_judged_elsewhere() -> None:
+    assert sorted(rid for rid, r in RULEBOOK.rules.items() if not _needs_examples(r)) == sorted(JUDGED_ELSEWHERE)
+
+
+@pytest.mark.parametrize("rule_id", sorted(rid for rid, r in RULEBOOK.rules.items() if _needs_examples(r)))
+def test_rule_has_fires_and_clears_examples(rule_id: str) -> None:
+    rule = RULEBOOK.rules[rule_id]
+    assert rule.spec.examples.get("fires"), f"{rule_id} ({rule.file}) has no 'fires' example"
+    assert rule.spec.examples.get("clears"), f"{rule_id} ({rule.file}) has no 'clears' example"
+
+
+@pytest.mark.parametrize(("rule_id", "index"), _cases("fires"))
+def test_fires_example_fires(rule_id: str, index: int) -> None:
+    t = example_transfer(rule_id, "fires", index, RULEBOOK.rules[rule_id].spec.examples["fires"][index])
+    decision = ENGINE.check(t)
+    ids = {f.rule_id for f in decision.findings}
+    assert rule_id in ids, f"fires[{index}] of {rule_id} made findings {sorted(ids)}; considered: {decision.considered}"
+
+
+@pytest.mark.parametrize(("rule_id", "index"), _cases("clears"))
+def test_clears_example_clears(rule_id: str, index: int) -> None:
+    t = example_transfer(rule_id, "clears", index, RULEBOOK.rules[rule_id].spec.examples["clears"][index])
+    ids = {f.rule_id for f in ENGINE.check(t).findings}
+    assert rule_id not in ids, f"clears[{index}] of {rule_id} still makes a finding of it"
+
+
+@pytest.mark.parametrize("rule_id", sorted(RULEBOOK.rules))
+def test_replacements_are_symmetric(rule_id: str) -> None:
+    spec = RULEBOOK.rules[rule_id].spec
+    for other in spec.replaces:
+        assert rule_id in RULEBOOK.rules[other].spec.replaced_by, f"{rule_id} replaces {other}, which does not say so"
+    for other in spec.replaced_by:
+        assert rule_id in RULEBOOK.rules[other].spec.replaces, f"{rule_id} is replaced by {other}, which does not say so"
