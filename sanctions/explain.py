@@ -22,8 +22,53 @@ from sanctions.model.records import DateRange, Item, Transfer
 Verdict = Literal["prohibited", "authorisation_required", "review", "notification_required", "clear"]
 
 
+class FrozenDict(dict):  # type: ignore[type-arg]
+    """A dict that refuses to change: the mappings inside a decision are shared with nobody and edited by nobody."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("a decision is immutable: copy it (dict(...)) to change it")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse  # type: ignore[assignment]
+    clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+
+    def __reduce__(self) -> Any:
+        return (FrozenDict, (dict(self),))
+
+    def __copy__(self) -> FrozenDict:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> FrozenDict:
+        return self
+
+
+def freeze(value: Any) -> Any:
+    """``value`` with every list made a tuple and every dict a :class:`FrozenDict`, recursively."""
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(v) for v in value)
+    if isinstance(value, dict) and not isinstance(value, FrozenDict):
+        return FrozenDict({k: freeze(v) for k, v in value.items()})
+    return value
+
+
 class _Out(BaseModel):
+    """Output records: frozen, and deeply so. Lists are tuples and dicts :class:`FrozenDict`, however the record
+    was made (validated, ``model_construct`` or ``model_copy``), so a caller that edits a decision it was given
+    gets an error instead of silently changing every other decision that shares a citation or an evidence list."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def model_post_init(self, context: Any, /) -> None:
+        for name in type(self).model_fields:
+            value = self.__dict__.get(name)
+            if isinstance(value, (list, dict)) and not isinstance(value, FrozenDict):
+                object.__setattr__(self, name, freeze(value))
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Any:
+        out = super().model_copy(update=update, deep=deep)
+        out.model_post_init(None)
+        return out
 
 
 class Citation(_Out):
@@ -67,10 +112,10 @@ class Finding(_Out):
     scope: Literal["item", "transfer", "deal"]
     transfer_id: str
     item_index: int | None = None
-    citations: list[Citation]
+    citations: tuple[Citation, ...]
     in_force: dict[str, dt.date | None]
     explanation: str
-    evidence: list[Evidence]
+    evidence: tuple[Evidence, ...]
     duty: Duty | None = None
     related: dict[str, Any] = Field(default_factory=dict, description="For deal findings: the legs involved.")
     unverified_citations: bool = Field(description="True when any citation's paragraph is unverified.")
@@ -93,11 +138,11 @@ class Decision(_Out):
     subject: dict[str, str] = Field(description="{'type': 'transfer'|'deal', 'id': ...}")
     verdict: Verdict
     as_of: dt.date | None
-    findings: list[Finding]
-    considered: list[Considered]
-    not_matched: list[str] = Field(default_factory=list, description="Ids of the rules that were considered and "
+    findings: tuple[Finding, ...]
+    considered: tuple[Considered, ...]
+    not_matched: tuple[str, ...] = Field(default_factory=tuple, description="Ids of the rules that were considered and "
                                    "did not apply because their conditions did not match this subject.")
-    notes: list[str]
+    notes: tuple[str, ...]
     evaluator: str
     rulebook: dict[str, Any]
     screening: dict[str, Any] = Field(default_factory=dict, description="Party screening: performed or not, and "
