@@ -42,7 +42,7 @@ from sanctions.explain import (
 )
 from sanctions.rulebook.facts import Projector, finding_raw, item_categories, item_raw, transfer_raw
 from sanctions.model.records import Deal, Transfer
-from sanctions.rulebook import OUTCOME_RANK, Rule, Rulebook, load_rulebook
+from sanctions.rulebook import OUTCOME_RANK, Rule, Rulebook, load_rulebook, select_regimes
 
 
 
@@ -73,8 +73,10 @@ class Engine:
     """
 
     def __init__(self, rulebook: Rulebook | None = None, *, rules: Sequence[str | Path] = (),
-                 evaluator: EvaluatorName = "auto") -> None:
+                 evaluator: EvaluatorName = "auto", regimes: Iterable[str] | None = None) -> None:
         self.rulebook = rulebook if rulebook is not None else load_rulebook(*rules)
+        if regimes is not None:
+            self.rulebook = select_regimes(self.rulebook, regimes)
         self.evaluator, self._notes = make_evaluator(self.rulebook, evaluator)
         self._project = {kind: Projector(keys) for kind, keys in self.rulebook.compiled.defaults.items()}
         # Built once: rule citations never change, and findings share them (they are frozen).
@@ -196,7 +198,7 @@ class Engine:
             rule_id=rule.id, title=spec.title, regime=spec.regime, outcome=spec.outcome, scope=rule.scope,
             transfer_id=f.transfer.id, item_index=f.item_index, citations=cits,
             in_force={"from": spec.in_force.from_, "until": spec.in_force.until},
-            explanation=render(spec.explanation, shown),
+            explanation=_with_caveat(render(spec.explanation, shown), spec.caveat),
             evidence=evidence(self.rulebook.compiled_pattern(rule.pattern_id).cond, f.fact, f.raw),
             duty=duty, related={}, unverified_citations=not all(c.verified for c in cits),
         )
@@ -299,6 +301,7 @@ class Engine:
                        for (r, t, i) in fired_ids]
         considered.sort(key=lambda c: (c.rule_id, c.status, c.transfer_id or "", -1 if c.item_index is None
                                        else c.item_index))
+        notes += _regime_notes(self.rulebook, findings, considered)
         verdict = max((x.outcome for x in findings), key=lambda o: OUTCOME_RANK[o], default="clear")
         return Decision(
             subject={"type": "deal" if isinstance(subject, Deal) else "transfer", "id": subject.id},
@@ -306,12 +309,42 @@ class Engine:
             notes=sorted(set(notes)),
             evaluator=self.evaluator.name,
             rulebook={"digest": self.rulebook.digest, "rules": len(self.rulebook)},
+            regimes=list(self.rulebook.regimes),
         )
 
 
 def _not_in_force_reason(rule: Rule, start: dt.date, end: dt.date) -> str:
     inf = rule.spec.in_force
     when = start.isoformat() if start == end else f"{start.isoformat()} to {end.isoformat()}"
+    why = f"; {' '.join(inf.note.split())}" if inf.note else ""
     if end < inf.from_:
-        return f"matched, but not yet in force on {when} (in force from {inf.from_.isoformat()})"
-    return f"matched, but no longer in force on {when} (in force until {inf.until.isoformat() if inf.until else '-'})"
+        return f"matched, but not yet in force on {when} (in force from {inf.from_.isoformat()}{why})"
+    return (f"matched, but no longer in force on {when} (in force until "
+            f"{inf.until.isoformat() if inf.until else '-'}{why})")
+
+
+def _with_caveat(text: str, caveat: str | None) -> str:
+    return f"{text} {' '.join(caveat.split())}" if caveat else text
+
+
+def _regime_notes(rulebook: Rulebook, findings: Sequence[Finding], considered: Sequence[Considered]) -> list[str]:
+    """Say so when a regime's rules matched a transfer but none was in force (and none exempted it), and repeat
+    the caveats of the rules that made findings."""
+    notes = []
+    applied = {(f.regime, f.transfer_id) for f in findings}
+    applied |= {(rulebook.rules[c.rule_id].spec.regime, c.transfer_id) for c in considered if c.status == "exempted"}
+    out_of_force: dict[tuple[str, str], list[str]] = {}
+    for c in considered:
+        if c.status == "not_in_force" and c.transfer_id is not None:
+            regime = rulebook.rules[c.rule_id].spec.regime
+            if (regime, c.transfer_id) not in applied:
+                out_of_force.setdefault((regime, c.transfer_id), []).append(c.rule_id)
+    for (regime, tid), ids in sorted(out_of_force.items()):
+        ids = sorted(set(ids))
+        notes.append(f"{regime}: no measure applies to {tid} on its dates: {len(ids)} rule(s) matched it but none "
+                     f"was in force then ({', '.join(ids)}; the reasons are under 'considered')")
+    for rid in sorted({f.rule_id for f in findings}):
+        caveat = rulebook.rules[rid].spec.caveat
+        if caveat:
+            notes.append(f"{rid}: {' '.join(caveat.split())}")
+    return notes

@@ -147,6 +147,8 @@ class Decision(_Out):
     rulebook: dict[str, Any]
     screening: dict[str, Any] = Field(default_factory=dict, description="Party screening: performed or not, and "
                                       "the list edition used.")
+    regimes: tuple[str, ...] = Field(default_factory=tuple, description="The sanctions regimes whose rules were "
+                               "considered (all of the rulebook's unless a selection was made).")
 
     @property
     def prohibited(self) -> bool:
@@ -171,6 +173,7 @@ TRANSFER_PLACEHOLDERS = (
     "transfer.id", "transfer.date", "transfer.kind", "transfer.purpose", "transfer.supplier", "transfer.recipient",
     "transfer.origin_country", "transfer.destination_country", "transfer.route", "transfer.vessel",
     "transfer.sts_vessel", "transfer.exemptions", "transfer.notifications", "transfer.intermediaries",
+    "transfer.end_user", "transfer.destination_region",
 )
 ITEM_PLACEHOLDERS = (
     "item.description", "item.quantity", "item.hs_code", "item.category", "item.value", "item.origin_country",
@@ -229,7 +232,33 @@ def transfer_display(t: Transfer) -> dict[str, str]:
             f"{n.to} on {n.date.isoformat()}" + (f" ({n.reference})" if n.reference else "") for n in t.notifications
         ) or "none",
         "transfer.intermediaries": ", ".join(party(p) for p in t.intermediaries) or "none",
+        "transfer.end_user": end_user_text(t),
+        "transfer.destination_region": region_text(t),
     }
+
+
+def end_user_text(t: Transfer) -> str:
+    """The end user in words: declared, or the recipient when its kind says who it is."""
+    eu = t.end_user
+    if eu is None:
+        return f"not declared (recipient {t.recipient.name}, {t.recipient.kind.value.replace('_', ' ')})"
+    bits = [eu.kind.value.replace("_", " ")]
+    if eu.organisation:
+        bits.append(eu.organisation)
+    if eu.country:
+        bits.append(eu.country)
+    return (f"{eu.name} ({', '.join(bits)})" if eu.name else ", ".join(bits))
+
+
+def region_text(t: Transfer) -> str:
+    """The destination's region in words (ISO 3166-2 code and name), or that none was given."""
+    code = t.destination_subdivision
+    if code is None:
+        return f"{t.destination_country} (no region given)"
+    import pycountry
+
+    sub = pycountry.subdivisions.get(code=code)
+    return f"{sub.name} ({code})" if sub is not None else code
 
 
 def item_display(item: Item, category: str | None) -> dict[str, str]:

@@ -38,6 +38,7 @@ from pydantic_core import PydanticCustomError
 from sanctions.exc import FieldProblem, InvalidTransfer
 from sanctions.model.vocab import (  # noqa: F401  (re-exported: the records' vocabulary)
     PartyKind,
+    EndUserKind,
     TransferKind,
     Purpose,
     EndUse,
@@ -188,6 +189,31 @@ class Party(_Model):
     identifiers: dict[str, str] = Field(default_factory=dict, description="Registration numbers, IMO company numbers, "
                                         "passport numbers and the like, keyed by scheme.")
     aliases: list[Name] = Field(default_factory=list, description="Other names the party uses.")
+
+
+def _check_subdivision(value: str) -> str:
+    code = value.strip().upper()
+    if pycountry.subdivisions.get(code=code) is None:
+        raise ValueError("not an ISO 3166-2 subdivision code (e.g. SD-DN for North Darfur)")
+    return code
+
+
+Subdivision = Annotated[
+    str,
+    Field(description="ISO 3166-2 code of a region inside a country (e.g. SD-DN, North Darfur).", examples=["SD-DN"]),
+    AfterValidator(_check_subdivision),
+]
+
+
+class EndUser(_Model):
+    """Who finally uses what is transferred, where an embargo turns on it (armed groups, a named mission)."""
+
+    kind: EndUserKind = Field(description="Class of end user.")
+    name: Name | None = Field(default=None, description="Name of the end user.")
+    country: Country | None = Field(default=None, description="Country whose forces or organs the end user belongs "
+                                    "to, or where it operates; the destination country when omitted.")
+    organisation: Name | None = Field(default=None, description="The named force, mission or group the end user "
+                                      "belongs to (e.g. UNIFIL, MONUSCO, MSS, Houthis).")
 
 
 class Vessel(_Model):
@@ -355,6 +381,21 @@ class Transfer(_Model):
     vessel: Vessel | None = Field(default=None, description="Vessel carrying it, if by sea.")
     ship_to_ship: bool = Field(default=False, description="True when cargo passes between vessels at sea.")
     sts_vessel: Vessel | None = Field(default=None, description="The other vessel in a ship-to-ship transfer.")
+    destination_subdivision: Subdivision | None = Field(
+        default=None, description="ISO 3166-2 region of the destination country the transfer goes to (e.g. SD-DN, "
+        "North Darfur), where an embargo covers part of a country.")
+    end_user: EndUser | None = Field(default=None, description="Who finally uses it. When omitted, the recipient "
+                                     "is taken as the end user where its kind says who it is (armed forces, a "
+                                     "government body, an international or humanitarian organisation).")
+
+    @model_validator(mode="after")
+    def _subdivision_in_destination(self) -> Transfer:
+        sub = self.destination_subdivision
+        if sub is not None and not sub.startswith(self.destination_country + "-"):
+            raise ValueError(f"destination_subdivision {sub!r} is not a region of destination_country "
+                             f"{self.destination_country!r}")
+        return self
+
     items: list[Item] = Field(default_factory=list, max_length=10_000, description="What moves.")
     notifications: list[Notification] = Field(default_factory=list, description="Notifications made to a "
                                               "sanctions committee about this transfer.")

@@ -26,6 +26,27 @@ class PartyKind(StrEnum):
     other = "other"
 
 
+class EndUserKind(StrEnum):
+    """The class of end user an arms embargo may turn on (government forces, armed groups, a named mission)."""
+
+    government_forces = "government_forces"
+    """Armed, security, police or custodial forces of a State."""
+    government_body = "government_body"
+    """Another organ of a State (a ministry, an agency)."""
+    armed_group = "armed_group"
+    """A non-State armed group, militia or gang."""
+    non_state_actor = "non_state_actor"
+    """Any other non-governmental entity or individual not named below."""
+    un_mission = "un_mission"
+    """A United Nations peace operation or other UN entity; name it in ``organisation`` (UNIFIL, MONUSCO)."""
+    authorised_mission = "authorised_mission"
+    """A non-UN mission the Security Council authorised; name it in ``organisation`` (MSS)."""
+    international_organisation = "international_organisation"
+    humanitarian_organisation = "humanitarian_organisation"
+    company = "company"
+    person = "person"
+
+
 class TransferKind(StrEnum):
     """What moves: goods, know-how, services, money or people's work."""
 

@@ -8,7 +8,8 @@ reads a folder of them, :mod:`~sanctions.rulebook.compiler` turns them into the 
 """
 
 from sanctions.rulebook.book import Exemption, Rule, Rulebook
-from sanctions.rulebook.loader import builtin_rules_dir, load_rulebook
+from sanctions.rulebook.loader import builtin_rules_dir, load_rulebook, select_regimes
 from sanctions.rulebook.spec import OUTCOME_RANK, RuleSpec
 
-__all__ = ["OUTCOME_RANK", "Exemption", "Rule", "RuleSpec", "Rulebook", "builtin_rules_dir", "load_rulebook"]
+__all__ = ["OUTCOME_RANK", "Exemption", "Rule", "RuleSpec", "Rulebook", "builtin_rules_dir", "load_rulebook",
+           "select_regimes"]

@@ -65,6 +65,11 @@ class Rulebook:
         return len(self.rules)
 
     @cached_property
+    def regimes(self) -> tuple[str, ...]:
+        """The regimes the rules belong to (their ``regime`` field), sorted."""
+        return tuple(sorted({r.spec.regime for r in self.rules.values()}))
+
+    @cached_property
     def _patterns(self) -> Mapping[str, C.Pattern]:
         return {p.id: p for p in self.compiled.patterns}
 
@@ -81,3 +86,11 @@ class Rulebook:
             for ex in rule.exemptions:
                 out[ex.pattern_id] = (rule, ex)
         return out
+
+
+def regime_key(name: str) -> str:
+    """How a regime name is matched when selecting regimes: case and punctuation ignored.
+
+    ``"ISIL/Al-Qaida"``, ``"isil_alqaida"`` and ``"ISIL al-Qaida"`` all give ``"isilalqaida"``.
+    """
+    return "".join(ch for ch in name.casefold() if ch.isalnum())

@@ -203,6 +203,15 @@ class _Compiler:
             raise InvalidRule(f"{value!r} is not an ISO 3166-1 alpha-2 country code", file=label, key=key)
         if f.path == "transfer.route.ports":
             return value.strip().lower()
+        if f.path.endswith("subdivision"):
+            import pycountry
+
+            if pycountry.subdivisions.get(code=value) is None:
+                raise InvalidRule(f"{value!r} is not an ISO 3166-2 subdivision code", file=label, key=key)
+        if f.path.endswith(".organisation"):
+            from sanctions.rulebook.facts import organisation_key
+
+            return organisation_key(value)
         return value
 
     def cond(self, cond: Any, label: str, key: str, scope: str, stack: tuple[str, ...]) -> C.Cond:

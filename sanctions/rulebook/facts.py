@@ -29,6 +29,7 @@ from sanctions.evaluate.compiled import FID, KIND, Scalar
 from sanctions.model.records import (
     Category,
     EndUse,
+    EndUserKind,
     PartyKind,
     Purpose,
     Transfer,
@@ -96,6 +97,15 @@ _FIELDS: list[FieldSpec] = [
     FieldSpec("transfer.designated_vessel", "bool", "transfer",
               "The carrying or ship-to-ship vessel was designated by the 1718 Committee on the transfer's date."),
     FieldSpec("transfer.screened", "bool", "transfer", "Parties were screened against a UN list edition."),
+    FieldSpec("transfer.destination_subdivision", "str", "transfer",
+              "ISO 3166-2 region of the destination country (e.g. SD-DN), when given."),
+    FieldSpec("transfer.end_user.kind", "str", "transfer",
+              "Class of the end user: declared, or derived from the recipient's kind (absent when neither says).",
+              _enum(EndUserKind)),
+    FieldSpec("transfer.end_user.country", "str", "transfer",
+              "Country of the end user (its own, else the destination country's); absent when the kind is."),
+    FieldSpec("transfer.end_user.organisation", "str", "transfer",
+              "Named force, mission or group of the end user, lower case (e.g. 'unifil', 'houthis')."),
     FieldSpec("item.index", "num", "item", "Position of the item in the transfer, from 0."),
     FieldSpec("item.category", "str", "item", "Declared category, or the one derived from the HS code.",
               _enum(Category)),
@@ -200,6 +210,41 @@ def transfer_raw(t: Transfer, deal_id: str | None = None, screening: Any = None)
         "transfer.designated_regimes": screening.regimes(t.id) if screening is not None else set(),
         "transfer.designated_vessel": screening.vessel_designated(t.id) if screening is not None else False,
         "transfer.screened": screening is not None,
+        **end_user_raw(t),
+    }
+
+
+# The recipient's kind says who the end user is only for these kinds; a company or a person may be a broker.
+_END_USER_FROM_RECIPIENT = {
+    PartyKind.armed_forces: EndUserKind.government_forces,
+    PartyKind.state: EndUserKind.government_body,
+    PartyKind.government_body: EndUserKind.government_body,
+    PartyKind.international_organisation: EndUserKind.international_organisation,
+    PartyKind.humanitarian_organisation: EndUserKind.humanitarian_organisation,
+}
+
+
+def organisation_key(name: str) -> str:
+    """How a named force, mission or group is compared: case-folded, with single spaces."""
+    return " ".join(name.casefold().split())
+
+
+def end_user_raw(t: Transfer) -> Raw:
+    """The ``transfer.end_user.*`` and region fields: the declared end user, else the one the recipient implies."""
+    eu = t.end_user
+    if eu is not None:
+        kind, country = eu.kind.value, eu.country or t.destination_country
+        org = organisation_key(eu.organisation) if eu.organisation else None
+    else:
+        derived = _END_USER_FROM_RECIPIENT.get(t.recipient.kind)
+        kind = derived.value if derived is not None else None
+        country = t.recipient.country if derived is not None else None
+        org = None
+    return {
+        "transfer.destination_subdivision": t.destination_subdivision,
+        "transfer.end_user.kind": kind,
+        "transfer.end_user.country": country,
+        "transfer.end_user.organisation": org,
     }
 
 

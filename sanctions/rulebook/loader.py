@@ -18,7 +18,7 @@ objects :mod:`sanctions.rulebook.book`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -157,3 +157,36 @@ def _build(specs: list[tuple[str, RuleSpec]], predicates: Mapping[str, tuple[str
     )
     return Rulebook(rules=dict(sorted(rules.items())), compiled=compiled, digest=digest, sources=sources,
                     predicates={k: v[1] for k, v in predicates.items()})
+
+
+def select_regimes(rulebook: Rulebook, regimes: Iterable[str]) -> Rulebook:
+    """The part of a rulebook whose rules belong to the named regimes.
+
+    Regime names match their ``regime`` field with case and punctuation ignored (:func:`regime_key`), so
+    ``iran``, ``south_sudan`` and ``isil_alqaida`` select ``Iran``, ``South Sudan`` and ``ISIL/Al-Qaida``.
+    The selection keeps the rulebook's digest (the rule files are the same) and recompiles only the rules kept.
+
+    Raises:
+        InvalidInput: naming an unknown regime, with the regimes there are.
+    """
+    from sanctions.exc import FieldProblem, InvalidInput
+    from sanctions.rulebook.book import regime_key
+
+    known = {regime_key(name): name for name in rulebook.regimes}
+    wanted: set[str] = set()
+    for name in regimes:
+        key = regime_key(name)
+        if key not in known:
+            import difflib
+
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = (f"did you mean {known[close[0]]!r}? " if close else "") + "regimes: " + ", ".join(
+                sorted(known.values()))
+            raise InvalidInput(f"unknown regime {name!r}", problems=[FieldProblem(
+                "regime", "not a regime of the rulebook", name, hint)])
+        wanted.add(known[key])
+    if not wanted:
+        raise InvalidInput("no regime selected", problems=[FieldProblem("regime", "empty selection", "")])
+    specs = [(r.file, r.spec) for r in rulebook.rules.values() if r.spec.regime in wanted]
+    predicates = {name: ("predicates", cond) for name, cond in rulebook.predicates.items()}
+    return _build(specs, predicates, rulebook.digest, rulebook.sources)

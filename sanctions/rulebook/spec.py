@@ -149,6 +149,8 @@ class InForceSpec(_Spec):
 
     from_: dt.date = Field(alias="from")
     until: dt.date | None = None
+    note: str | None = Field(default=None, description="Why the period starts or ends where it does (what "
+                             "terminated or replaced the measure); shown when a rule matched out of force.")
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -220,6 +222,8 @@ class RuleSpec(_Spec):
     replaces: list[str] = Field(default_factory=list, description="Ids of rules this one replaced.")
     replaced_by: list[str] = Field(default_factory=list, description="Ids of rules that replaced this one.")
     tags: list[str] = Field(default_factory=list)
+    caveat: str | None = Field(default=None, description="A standing qualification every finding of the rule "
+                               "carries, e.g. that the measure's validity is disputed and whose position decides.")
     explanation: str = Field(min_length=1, description="Sentence template; {placeholders} name display fields.")
     examples: dict[Literal["fires", "clears"], list[dict[str, Any]]] = Field(
         default_factory=dict, description="Transfers (overrides on a neutral base) that must fire / must not fire.")
