@@ -45,6 +45,10 @@ from sanctions.model.vocab import (  # noqa: F401  (re-exported: the records' vo
     Category,
     TransportMode,
     Unit,
+    Subject,
+    Servicing,
+    UNKNOWN,
+    REFINEMENTS,
     normalise_hs,
 )
 
@@ -180,11 +184,17 @@ class _Model(BaseModel):
 # --------------------------------------------------------------------------------------------------------------
 
 
+Unknown = Annotated[Literal["unknown"], Field(description="The fact has a value that is not known (see "
+                                                        "sanctions.model.vocab.UNKNOWN); rules that turn on it "
+                                                        "give a review finding naming it.")]
+
+
 class Party(_Model):
     """Someone who supplies, receives or brokers a transfer."""
 
     name: Name = Field(description="Name as written in the trade documents.")
-    country: Country = Field(description="Country of the party (registration, nationality or seat).")
+    country: Country | Unknown = Field(description="Country of the party (registration, nationality or seat); "
+                                       "\"unknown\" when the source does not say.", examples=["KP", "unknown"])
     kind: PartyKind = Field(default=PartyKind.company, description="What kind of party this is.")
     identifiers: dict[str, str] = Field(default_factory=dict, description="Registration numbers, IMO company numbers, "
                                         "passport numbers and the like, keyed by scheme.")
@@ -221,7 +231,9 @@ class Vessel(_Model):
 
     name: Name = Field(description="Vessel name.")
     imo: ImoNumber | None = Field(default=None, description="IMO number (7 digits, check digit validated).")
-    flag: Country | None = Field(default=None, description="Flag state at the time of the transfer.")
+    flag: Country | Unknown | None = Field(default=None, description="Flag state at the time of the transfer; "
+                                           "\"unknown\" when the vessel has a flag the source does not give "
+                                           "(omitted: no flag to consider).", examples=["KP", "unknown"])
 
 
 class RouteStop(_Model):
@@ -231,6 +243,43 @@ class RouteStop(_Model):
     country: Country = Field(description="Country the port is in.")
     role: Literal["loading", "transshipment", "transit", "discharge"] = Field(
         default="transit", description="What happens there.")
+
+
+MAX_HS_RANGE = 100
+"""Most codes one HS range of an item's alternatives may span."""
+
+
+def hs_range(value: str) -> list[str]:
+    """The codes an HS alternative stands for: one code, or every code of a range ``"8701-8705"`` in order.
+
+    Raises:
+        ValueError: naming what is wrong with the code or range.
+    """
+    first, sep, last = value.partition("-")
+    codes = [_check_hs(first.strip())] + ([_check_hs(last.strip())] if sep else [])
+    if len(codes) == 1:
+        return codes
+    a, b = codes
+    if len(a) != len(b):
+        raise ValueError(f"the ends of an HS range have the same number of digits ({a} has {len(a)}, {b} {len(b)})")
+    if int(b) < int(a):
+        raise ValueError(f"HS range {a}-{b} ends before it starts")
+    if int(b) - int(a) + 1 > MAX_HS_RANGE:
+        raise ValueError(f"HS range {a}-{b} spans {int(b) - int(a) + 1} codes; at most {MAX_HS_RANGE}")
+    return [str(n).zfill(len(a)) for n in range(int(a), int(b) + 1)]
+
+
+def _check_hs_alternative(value: str) -> str:
+    codes = hs_range(value)
+    return codes[0] if len(codes) == 1 else f"{codes[0]}-{codes[-1]}"
+
+
+HsAlternative = Annotated[
+    str,
+    Field(description="An HS code, or a range of codes of the same length: '8704', '8701-8705'.",
+          examples=["8704", "8701-8705"]),
+    AfterValidator(_check_hs_alternative),
+]
 
 
 class Quantity(_Model):
@@ -259,8 +308,25 @@ class Item(_Model):
     value: Money | None = Field(default=None, description="Declared value.")
     origin_country: Country | None = Field(default=None, description="Country of origin of the goods, when it "
                                            "differs from the transfer's origin (e.g. Russian coal shipped via Rajin).")
-    end_use: EndUse | None = Field(default=None, description="Declared end use.")
+    end_use: EndUse | None = Field(default=None, description="Declared end use; \"unknown\" when the end use is "
+                                   "not known (omitted: none declared).")
     end_user: Name | None = Field(default=None, description="Declared end user.")
+    condition: Literal["new", "used"] | None = Field(
+        default=None, description="Whether the item is new or used, where the law turns on it (2321 OP30: new "
+        "helicopters and vessels). Absent means not stated.")
+    hs_alternatives: list[HsAlternative] = Field(
+        default_factory=list, max_length=20, description="Other HS codes the item may have, when the source gives "
+        "alternatives (\"8703 or 8704\") or a range (\"8701-8705\": every code of that length from the first to "
+        "the last, at most 100). The item is judged under hs_code and each alternative; the strictest outcome "
+        "wins and the decision says which alternative leads to which outcome.", examples=[["8704", "8701-8705"]])
+    subject: Subject | Unknown | None = Field(
+        default=None, description="For a service or technology transfer, or goods sent for servicing: what it "
+        "relates to (arms_and_related_materiel, a UNROCA class, ballistic_missile_items, wmd_items, "
+        "space_launch_items, civilian, ...); \"unknown\" when the source does not say.",
+        examples=["unroca_iv_combat_aircraft", "unknown"])
+    servicing: Servicing | None = Field(
+        default=None, description="The goods are sent for repair, maintenance, overhaul or servicing and returned: "
+        "a service related to the goods, judged under the services measures as well as the goods measures.")
 
     @model_validator(mode="after")
     def _unit_fits(self, info: ValidationInfo) -> Item:
@@ -346,6 +412,47 @@ class DateRange(_Model):
         return self
 
 
+class CoarseDate(DateRange):
+    """A date known only to the year or the month: the transfer happened on one day of [start, end], and the
+    source does not say which. Written ``"2017"`` or ``"2019-09"`` in the input (or in full, as here)."""
+
+    precision: Literal["year", "month"] = Field(description="What the source gives: the year, or the year and month.")
+
+    @model_validator(mode="after")
+    def _whole_period(self) -> CoarseDate:
+        want = _coarse_period(self.start.isoformat()[:4] if self.precision == "year" else self.start.isoformat()[:7])
+        if (self.start, self.end) != want:
+            raise ValueError(f"a {self.precision} runs from {want[0].isoformat()} to {want[1].isoformat()}")
+        return self
+
+    @property
+    def text(self) -> str:
+        """The date as the source gives it: ``2017`` or ``2019-09``."""
+        return self.start.isoformat()[:4] if self.precision == "year" else self.start.isoformat()[:7]
+
+
+def _coarse_period(text: str) -> tuple[dt.date, dt.date]:
+    year = int(text[:4])
+    if len(text) == 4:
+        return dt.date(year, 1, 1), dt.date(year, 12, 31)
+    month = int(text[5:7])
+    nxt = dt.date(year + (month == 12), month % 12 + 1, 1)
+    return dt.date(year, month, 1), nxt - dt.timedelta(days=1)
+
+
+def coarse_date(value: Any) -> Any:
+    """``"2017"`` or ``"2019-09"`` as a :class:`CoarseDate` mapping; anything else unchanged."""
+    import re
+
+    if isinstance(value, str) and re.fullmatch(r"\d{4}(-(0[1-9]|1[0-2]))?", value.strip()):
+        text = value.strip()
+        if not 1 <= int(text[:4]) <= 9998:
+            return value
+        start, end = _coarse_period(text)
+        return {"start": start, "end": end, "precision": "year" if len(text) == 4 else "month"}
+    return value
+
+
 class Notification(_Model):
     """A notification made to a sanctions committee about this transfer."""
 
@@ -367,9 +474,14 @@ class Transfer(_Model):
     """One movement of goods, technology, services, money or labour from a supplier to a recipient."""
 
     id: Identifier = Field(description="Your identifier for the transfer; unique within a deal or batch.")
-    date: dt.date | DateRange = Field(description="Date of the transfer, or a period {start, end}.")
+    date: dt.date | CoarseDate | DateRange = Field(
+        description="Date of the transfer (YYYY-MM-DD); a year (\"2017\") or a month (\"2019-09\") when the source "
+        "gives no day (the transfer happened on one day of that period: a finding that turns on which part of it a "
+        "measure covers is a review finding saying so); or a period {start, end} the transfer ran over.",
+        examples=["2024-03-07", "2017", "2019-09", {"start": "2024-03-07", "end": "2024-11-30"}])
     kind: TransferKind = Field(default=TransferKind.goods, description="What moves.")
-    purpose: Purpose | None = Field(default=None, description="Declared purpose, where the law makes it matter.")
+    purpose: Purpose | Unknown | None = Field(default=None, description="Declared purpose, where the law makes it "
+                                              "matter; \"unknown\" when it is not known (omitted: none declared).")
     supplier: Party = Field(description="Who supplies, sells or transfers.")
     recipient: Party = Field(description="Who receives or procures.")
     intermediaries: list[Party] = Field(default_factory=list, description="Brokers, agents, owners, financiers.")
@@ -399,6 +511,9 @@ class Transfer(_Model):
     items: list[Item] = Field(default_factory=list, max_length=10_000, description="What moves.")
     notifications: list[Notification] = Field(default_factory=list, description="Notifications made to a "
                                               "sanctions committee about this transfer.")
+    notified: bool | Unknown | None = Field(
+        default=None, description="Whether a committee was notified: true, false, or \"unknown\" when the source "
+        "does not say. Omitted: true exactly when notifications are listed.", examples=[True, "unknown"])
     exemptions: list[ExemptionGrant] = Field(default_factory=list, description="Exemptions granted by a sanctions "
                                              "committee for this transfer.")
     notes: Text | None = Field(default=None, description="Free text; never read by rules.")
@@ -416,7 +531,27 @@ class Transfer(_Model):
     @field_validator("date", mode="before")
     @classmethod
     def _date_shape(cls, v: Any) -> Any:
-        return v
+        return coarse_date(v)
+
+    @property
+    def precise(self) -> bool:
+        """False when the date is a year or a month with the day unknown."""
+        return not isinstance(self.date, CoarseDate)
+
+    @property
+    def notification_status(self) -> bool | str:
+        """True, False or ``"unknown"``: ``notified`` when given, else whether notifications are listed."""
+        return bool(self.notifications) if self.notified is None else self.notified
+
+    @model_validator(mode="after")
+    def _notified_agrees(self) -> Transfer:
+        if self.notified is False and self.notifications:
+            raise ValueError("notified is false but notifications are listed")
+        for i, item in enumerate(self.items):
+            if item.subject is not None and self.kind == TransferKind.goods and item.servicing is None:
+                raise ValueError(f"items[{i}].subject is for services, technology and goods sent for servicing; "
+                                 "this is a goods transfer and the item has no servicing")
+        return self
 
 
 class DealLink(_Model):
@@ -470,7 +605,8 @@ def _path(loc: tuple[Any, ...]) -> str:
             out += f"[{part}]"
         else:
             # pydantic puts union member names into loc ("date.DateRange.start"); keep them readable
-            if part in {"date", "DateRange", "function-after[_ordered(), DateRange]"} and out.endswith("date"):
+            if part in {"date", "DateRange", "CoarseDate", "function-after[_ordered(), DateRange]"} \
+                    and out.endswith("date"):
                 continue
             if isinstance(part, str) and part.startswith(("function-", "json-or-python", "lax-or-strict")):
                 continue

@@ -106,6 +106,9 @@ class Category(StrEnum):
     small_arms = "small_arms_light_weapons"
     ammunition = "ammunition_and_related_materiel"
     """Ammunition, and related materiel of arms including spare parts."""
+    arms = "arms_and_related_materiel"
+    """Arms and related materiel of a class the source does not give; refined by the UNROCA classes, small arms
+    and ammunition (:data:`REFINEMENTS`)."""
     nuclear_items = "nuclear_items"
     ballistic_missile_items = "ballistic_missile_items"
     space_launch_items = "space_launch_items"
@@ -148,6 +151,60 @@ class Category(StrEnum):
     fishing_rights = "fishing_rights"
     cash = "cash"
     other = "other"
+
+
+class Subject(StrEnum):
+    """What a service, a technology transfer or the servicing of goods relates to (1718 OP8(c) and its extensions).
+
+    The arms and WMD values are general (:data:`REFINEMENTS` lists their refinements); ``civilian`` says the
+    service relates to none of them.
+    """
+
+    arms = "arms_and_related_materiel"
+    battle_tanks = "unroca_i_battle_tanks"
+    armoured_combat_vehicles = "unroca_ii_armoured_combat_vehicles"
+    large_calibre_artillery = "unroca_iii_large_calibre_artillery"
+    combat_aircraft = "unroca_iv_combat_aircraft"
+    attack_helicopters = "unroca_v_attack_helicopters"
+    warships = "unroca_vi_warships"
+    missiles = "unroca_vii_missiles"
+    small_arms = "small_arms_light_weapons"
+    ammunition = "ammunition_and_related_materiel"
+    wmd = "wmd_items"
+    """Weapons of mass destruction of a kind the source does not give."""
+    nuclear_items = "nuclear_items"
+    ballistic_missile_items = "ballistic_missile_items"
+    chemical_biological_items = "chemical_biological_items"
+    space_launch_items = "space_launch_items"
+    dual_use_conventional = "dual_use_conventional"
+    civilian = "civilian"
+
+
+class Servicing(StrEnum):
+    """Goods sent to be worked on and returned (ownership does not pass)."""
+
+    repair = "repair"
+    maintenance = "maintenance"
+    overhaul = "overhaul"
+    servicing = "servicing"
+
+
+UNKNOWN = "unknown"
+"""How a record says "this has a value, and it is not known" (a party's country, a vessel's flag, whether a
+notification was made, a purpose, an end use, a subject). Not the same as leaving a field out, which means
+"none" or "not applicable". Rules whose outcome turns on an unknown fact give a ``review`` finding naming it."""
+
+_ARMS_CLASSES = ("unroca_i_battle_tanks", "unroca_ii_armoured_combat_vehicles", "unroca_iii_large_calibre_artillery",
+                 "unroca_iv_combat_aircraft", "unroca_v_attack_helicopters", "unroca_vi_warships",
+                 "unroca_vii_missiles", "small_arms_light_weapons", "ammunition_and_related_materiel")
+
+REFINEMENTS: dict[str, tuple[str, ...]] = {
+    "arms_and_related_materiel": _ARMS_CLASSES,
+    "wmd_items": ("nuclear_items", "ballistic_missile_items", "chemical_biological_items"),
+}
+"""General categories and subjects, and the values that refine them. A general value given alone leaves open
+which refinement it is (a rule that needs the class gives ``review``); a refinement implies its general value
+(a rule that tests the general value matches every refinement)."""
 
 
 class TransportMode(StrEnum):
