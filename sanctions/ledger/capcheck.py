@@ -13,7 +13,10 @@ exactly what the allowance counts). :func:`judge` then adds to the decision:
 * a note when no ledger was given, saying the caps were not judged.
 
 With ``record=True`` the transfer's lines go into the ledger after it is judged, unless the decision is
-prohibited (a banned delivery does not use up the allowance of lawful ones).
+prohibited (a banned delivery does not use up the allowance of lawful ones). The judging and the recording
+are ONE ledger transaction (:meth:`~sanctions.ledger.store.LedgerBackend.atomic`): the totals read for the
+assessment cannot change before the lines are written, so of several deliveries that together cross a cap,
+only those that fit are judged within it, whatever the interleaving of processes or machines.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from sanctions.ledger import caps
 from sanctions.model import units
 from sanctions.exc import InvalidInput
 from sanctions.explain import Citation, Decision, Evidence, Finding
-from sanctions.ledger.store import Ledger
+from sanctions.ledger.store import LedgerBackend, open_ledger
 from sanctions.model.records import Deal, Transfer
 from sanctions.rulebook import OUTCOME_RANK, Rule, Rulebook
 
@@ -99,14 +102,25 @@ def _num(text: str) -> str:
     return f"{value:,.0f}" if value.is_integer() else f"{value:,.2f}"
 
 
-def judge(decision: Decision, subject: Transfer | Deal, rulebook: Rulebook, ledger: Ledger | None, *,
+def judge(decision: Decision, subject: Transfer | Deal, rulebook: Rulebook, ledger: LedgerBackend | None, *,
           as_of: dt.date | None = None, record: bool = False) -> Decision:
     """Add cap findings to a decision, and record the transfer's cap lines when asked.
 
+    With ``record=True`` the assessment and the recording run in one ledger transaction (retried as a whole
+    on a transient failure), so the totals the findings show are those the lines were added to.
+
     Raises:
         InvalidInput: when a quantity's unit cannot be converted to a cap's unit (never a silent zero).
-        LedgerError: when recording a changed transfer under an existing id.
+        LedgerError: when recording a changed transfer under an existing id, or the ledger cannot be written.
     """
+    if record and ledger is not None:
+        return ledger.atomic(  # type: ignore[no-any-return]
+            lambda: _judge(decision, subject, rulebook, ledger, as_of=as_of, record=True))
+    return _judge(decision, subject, rulebook, ledger, as_of=as_of, record=False)
+
+
+def _judge(decision: Decision, subject: Transfer | Deal, rulebook: Rulebook, ledger: LedgerBackend | None, *,
+           as_of: dt.date | None, record: bool) -> Decision:
     transfers = {t.id: t for t in (subject.transfers if isinstance(subject, Deal) else [subject])}
     findings = list(decision.findings)
     notes = list(decision.notes)
@@ -171,7 +185,7 @@ def judge(decision: Decision, subject: Transfer | Deal, rulebook: Rulebook, ledg
     return out
 
 
-def _record(ledger: Ledger, items: Iterable[tuple[Transfer, list[Any]]]) -> None:
+def _record(ledger: LedgerBackend, items: Iterable[tuple[Transfer, list[Any]]]) -> None:
     by_transfer: dict[str, tuple[Transfer, list[Any]]] = {}
     for t, lines in items:
         by_transfer.setdefault(t.id, (t, []))[1].extend(lines)
@@ -181,10 +195,10 @@ def _record(ledger: Ledger, items: Iterable[tuple[Transfer, list[Any]]]) -> None
 
 
 class LedgerJudge:
-    """What ``check-transfer --ledger PATH`` calls for each decision: judge caps, then record."""
+    """What ``check-transfer --ledger PATH|URL`` calls for each decision: judge caps and record, atomically."""
 
-    def __init__(self, path: str, rulebook: Rulebook) -> None:
-        self.ledger = Ledger(path)
+    def __init__(self, target: str, rulebook: Rulebook, *, notify: Any = None) -> None:
+        self.ledger = open_ledger(target, notify=notify)
         self.rulebook = rulebook
 
     def __call__(self, decision: Decision, subject: Transfer | Deal, as_of: dt.date | None) -> Decision:

@@ -11,10 +11,11 @@ A :class:`CapSpec` is the declarative form a rule file embeds (frozen pydantic, 
       thresholds: [0.75, 0.9, 0.95]
       scope: DPRK-origin coal procured by all Member States
 
-:func:`assess` turns a spec, a :class:`~sanctions.ledger.Ledger` and the new transfer's quantities into a
-:class:`CapAssessment`: pure data (totals before and after, fraction used, thresholds crossed, over the cap
-or not, and the ledger lines to record if the transfer goes ahead). It writes nothing; the engine turns it
-into findings, and records ``assessment.lines`` once the decision is made.
+:func:`assess` turns a spec, a ledger (:class:`~sanctions.ledger.store.LedgerBackend`) and the new
+transfer's quantities into a :class:`CapAssessment`: pure data (totals before and after, fraction used,
+thresholds crossed, over the cap or not, and the ledger lines to record if the transfer goes ahead). It
+writes nothing; :mod:`sanctions.ledger.capcheck` turns it into findings and records ``assessment.lines`` in
+the same ledger transaction as the assessment.
 
 A cap with an ``alt_limit`` is two measures judged together (tonnes and US dollars for the 2017 coal cap;
 barrels and tonnes for 2397's crude cap). The alternative measure is kept in the ledger under
@@ -33,7 +34,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sanctions.exc import FieldProblem, InvalidInput
-from sanctions.ledger.store import Ledger, LedgerLine, PeriodSpec, period_for
+from sanctions.ledger.store import LedgerBackend, LedgerLine, PeriodSpec, period_for
 from sanctions.model.records import Money, Quantity, Unit
 from sanctions.model.units import convert, to_decimal
 
@@ -283,7 +284,7 @@ def _measure_amount(cap: CapSpec, unit: Unit, item: CapInput) -> tuple[Decimal, 
 
 def assess(
     cap: CapSpec,
-    ledger: Ledger | None,
+    ledger: LedgerBackend | None,
     amounts: Quantity | CapInput | Mapping[str, Any] | Sequence[Any],
     *,
     on: dt.date,

@@ -1,4 +1,8 @@
-"""The cap ledger: an SQLite file that records every transfer line counting towards a cap, and loses nothing.
+"""The cap ledger: records every transfer line counting towards a cap, and loses nothing.
+
+Two backends share this module's SQL and its guarantees: :class:`Ledger`, an SQLite file (the embedded
+default), and :class:`sanctions.ledger.pg.PgLedger`, a PostgreSQL database a team shares.
+:func:`open_ledger` picks one from a path or a ``postgresql://`` URL (a URL never becomes a file path).
 
 A cap (the 500,000-barrel refined-petroleum allowance, the 2017 coal cap) is judged across shipments, so
 each line that counts is written here: cap id, period key, transfer id, item index, the quantity in the
@@ -12,10 +16,13 @@ Guarantees:
 * **No silent overwrite.** A *changed* transfer under an id already recorded is refused with
   :class:`~sanctions.exc.LedgerError`, unless recorded with ``amend=True``: then the old lines are kept,
   marked superseded (they stop counting), and the new ones count. :meth:`Ledger.history` shows both.
-* **Atomic.** Each call that writes is one ``BEGIN IMMEDIATE`` transaction: a crash or ``kill -9`` in the
-  middle leaves either all of its rows or none.
-* **Safe across processes.** WAL journal, a busy timeout, and the write lock taken at ``BEGIN``; several
-  processes may record into one file at once.
+* **Atomic.** Each call that writes is one transaction (SQLite ``BEGIN IMMEDIATE``): a crash or ``kill -9``
+  in the middle leaves either all of its rows or none. :meth:`LedgerBackend.atomic` makes an assessment and
+  its recording one transaction, so two deliveries that together cross a cap cannot both be judged under it.
+* **Safe across processes.** SQLite: WAL journal, a busy timeout, and the write lock taken at ``BEGIN``.
+  PostgreSQL: a transaction-scoped advisory lock per cap and period (and per transfer id), with retries on
+  serialisation failures, deadlocks and lost connections.
+* **Versioned schema.** Each backend applies numbered migrations in order and refuses a newer schema.
 
 Quantities are stored as exact decimal text and as integer millionths of the cap unit, so sums are exact.
 
@@ -32,8 +39,7 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import Enum
@@ -47,18 +53,20 @@ from sanctions.exc import FieldProblem, InvalidInput, LedgerError
 __all__ = [
     "CapTotal",
     "Ledger",
+    "LedgerBackend",
     "LedgerEntry",
     "LedgerLine",
     "PeriodSpec",
     "RecordResult",
     "canonical_json",
     "content_hash",
+    "is_url",
+    "open_ledger",
     "parse_period",
     "period_bounds",
     "period_for",
 ]
 
-SCHEMA_VERSION = 1
 MICRO = Decimal("0.000001")
 _MICRO_FACTOR = 1_000_000
 
@@ -363,40 +371,86 @@ class CapTotal:
         return None if not self.limit else float(self.total / self.limit)
 
 
-# ------------------------------------------------------------------------------------------------------------
-# The ledger
-# ------------------------------------------------------------------------------------------------------------
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS entries (
-    id             INTEGER PRIMARY KEY AUTOINCREMENT,
-    cap_id         TEXT    NOT NULL,
-    period         TEXT    NOT NULL,
-    transfer_id    TEXT    NOT NULL,
-    item_index     INTEGER NOT NULL CHECK (item_index >= 0),
-    quantity       TEXT    NOT NULL,
-    quantity_micro INTEGER NOT NULL CHECK (quantity_micro >= 0),
-    unit           TEXT    NOT NULL,
-    original_value TEXT    NOT NULL,
-    original_unit  TEXT    NOT NULL,
-    transfer_date  TEXT    NOT NULL,
-    content_hash   TEXT    NOT NULL,
-    recorded_at    TEXT    NOT NULL,
-    version        INTEGER NOT NULL,
-    superseded_at  TEXT,
-    write_id       TEXT    NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS entries_current
-    ON entries (transfer_id, cap_id, item_index) WHERE superseded_at IS NULL;
-CREATE INDEX IF NOT EXISTS entries_cap_period
-    ON entries (cap_id, period) WHERE superseded_at IS NULL;
-CREATE INDEX IF NOT EXISTS entries_transfer ON entries (transfer_id);
-"""
-
 _COLUMNS = (
     "id, cap_id, period, transfer_id, item_index, quantity, unit, original_value, original_unit, "
     "transfer_date, content_hash, recorded_at, version, superseded_at, write_id"
 )
+_EXPORT_COLUMNS = (
+    "id",
+    "cap_id",
+    "period",
+    "transfer_id",
+    "item_index",
+    "quantity",
+    "quantity_micro",
+    "unit",
+    "original_value",
+    "original_unit",
+    "transfer_date",
+    "content_hash",
+    "recorded_at",
+    "version",
+    "superseded_at",
+    "write_id",
+)
+_ANCHOR_COLUMNS = ("log_id", "seq", "entry_hash", "mac", "anchored_at")
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+
+
+def is_url(target: str | os.PathLike[str]) -> bool:
+    """True when ``target`` looks like a URL (``scheme://...``); such a value is never taken for a file path."""
+    return isinstance(target, str) and bool(_URL.match(target))
+
+
+def is_postgres_url(target: str | os.PathLike[str]) -> bool:
+    """True for ``postgresql://...`` and ``postgres://...``."""
+    return isinstance(target, str) and target.split("://", 1)[0].lower() in ("postgresql", "postgres")
+
+
+def redact(url: str) -> str:
+    """A URL with its password replaced by ``***``, for messages."""
+    return re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", url)
+
+
+def open_ledger(target: str | os.PathLike[str], **options: Any) -> LedgerBackend:
+    """Open the ledger named by ``target``: a ``postgresql://`` URL, or the path of an SQLite file.
+
+    A value that looks like a URL never becomes a file: an unknown scheme is refused.
+
+    Args:
+        target: ``postgresql://user@host:port/db`` (libpq URL; the password may come from ``PGPASSWORD`` or
+            ``~/.pgpass``), ``sqlite:///abs/path.db``, or a file path.
+        options: Passed to the backend (e.g. ``busy_timeout``, ``notify``).
+
+    Raises:
+        InvalidInput: for a URL of another scheme.
+        LedgerError: when the ledger cannot be opened (naming what to do).
+    """
+    if is_postgres_url(target):
+        from sanctions.ledger.pg import PgLedger
+
+        return PgLedger(str(target), **options)
+    if is_url(target):
+        text = str(target)
+        if text.lower().startswith("sqlite:///"):
+            return Ledger(text[len("sqlite://") :], **_sqlite_options(options))
+        raise InvalidInput(
+            f"unsupported ledger URL {redact(text)!r}",
+            problems=[
+                FieldProblem(
+                    "ledger",
+                    "unsupported URL scheme",
+                    redact(text),
+                    "use postgresql://user@host/db, sqlite:///path or a file path",
+                )
+            ],
+        )
+    return Ledger(target, **_sqlite_options(options))
+
+
+def _sqlite_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in options.items() if k in ("busy_timeout", "synchronous")}
 
 
 def _now() -> str:
@@ -427,105 +481,128 @@ def _transfer_facts(transfer: Any) -> tuple[str, dt.date, str]:
     return tid, date, content_hash(data)
 
 
-class Ledger:
-    """An SQLite cap ledger in one file; open it once per process (or thread) and share nothing else.
+class LedgerBackend:
+    """What every ledger backend offers; the SQL is shared, connections and locking are the backend's.
 
-    Args:
-        path: The ledger file; created (with parents) when missing.
-        busy_timeout: Seconds a writer waits for another process's transaction before giving up.
-        synchronous: SQLite ``synchronous`` level: ``FULL`` (default; survives power loss) or ``NORMAL``
-            (survives a killed process, faster).
+    Subclasses: :class:`Ledger` (SQLite, one file, the default) and :class:`sanctions.ledger.pg.PgLedger`
+    (PostgreSQL, for a team sharing one server). Both give the same answers to the same calls; the shared
+    test suite runs against both.
 
-    Raises:
-        LedgerError: when the file is not a ledger, is damaged, or was written by a newer version.
+    Concurrency contract: :meth:`atomic` runs a function in ONE write transaction in which every total read
+    (:meth:`total`) is protected against concurrent writers of the same cap and period until the
+    transaction ends, so an assessment and the recording that follows it cannot interleave with another
+    recorder's. Transient failures (a serialisation failure, a deadlock, a lost connection) roll the
+    transaction back and run the function again from the start.
     """
 
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        busy_timeout: float = 30.0,
-        synchronous: Literal["FULL", "NORMAL"] = "FULL",
-    ) -> None:
-        self.path = Path(path)
-        self.busy_timeout = busy_timeout
-        if synchronous not in ("FULL", "NORMAL"):
-            raise InvalidInput(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None)
-            self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            self._set_wal()
-            self._db.execute(f"PRAGMA synchronous = {synchronous}")
-            self._migrate()
-        except sqlite3.DatabaseError as err:
-            raise LedgerError(f"{self.path}: not a usable ledger file ({err})") from None
+    #: A short name for messages ("sqlite", "postgresql").
+    backend = ""
+    #: Where the ledger is, for messages (never holds a password).
+    where = ""
 
-    # -- setup -----------------------------------------------------------------------------------------------
+    def __init__(self) -> None:
+        self._depth = 0
 
-    def _set_wal(self) -> None:
-        deadline = time.monotonic() + self.busy_timeout
-        while True:
-            try:
-                mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                break
-            except sqlite3.OperationalError as err:  # another process is creating the file right now
-                if "locked" not in str(err) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.01)
-        if str(mode).lower() != "wal":
-            raise LedgerError(f"{self.path}: could not switch the ledger to WAL mode (got {mode!r})")
+    # -- backend primitives (subclasses) ---------------------------------------------------------------------
 
-    def _migrate(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version == SCHEMA_VERSION:
-            return
-        if version > SCHEMA_VERSION:
-            raise LedgerError(
-                f"{self.path}: ledger schema version {version} is newer than this library "
-                f"understands ({SCHEMA_VERSION}); upgrade sanctions"
-            )
-        with self._write():
-            if self._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
-                return
-            tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            if tables - {"entries", "sqlite_sequence"}:
-                raise LedgerError(f"{self.path}: this SQLite file holds other tables; it is not a ledger")
-            for stmt in _SCHEMA.split(";"):
-                if stmt.strip():
-                    self._db.execute(stmt)
-            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    def _exec(self, sql: str, args: Sequence[Any] = ()) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taking the write lock up front (BEGIN IMMEDIATE)."""
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as err:
-            raise LedgerError(
-                f"{self.path}: could not lock the ledger for writing within {self.busy_timeout:g} s ({err})"
-            ) from None
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        else:
-            try:
-                self._db.execute("COMMIT")
-            except sqlite3.DatabaseError as err:
-                self._db.execute("ROLLBACK")
-                raise LedgerError(f"{self.path}: commit failed ({err})") from None
+    def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
 
-    def close(self) -> None:
+    def _begin(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _commit(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _rollback(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _lock(self, key: str) -> None:
+        """Hold a lock named ``key`` until the current transaction ends (no-op where the whole file is)."""
+
+    def _retry(self, err: BaseException, attempt: int) -> bool:
+        """Whether ``err`` is transient and the transaction should run again (after any reconnect)."""
+        return False
+
+    def _translate(self, err: BaseException) -> BaseException:
+        """A driver error as a :class:`LedgerError` that says what to do; other errors unchanged."""
+        return err
+
+    def close(self) -> None:  # pragma: no cover - abstract
         """Close the connection."""
-        self._db.close()
+        raise NotImplementedError
 
-    def __enter__(self) -> Ledger:
+    def __enter__(self) -> LedgerBackend:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # -- transactions ----------------------------------------------------------------------------------------
+
+    @property
+    def in_transaction(self) -> bool:
+        """True inside :meth:`atomic`."""
+        return self._depth > 0
+
+    def atomic(self, fn: Callable[[], Any]) -> Any:
+        """Run ``fn()`` in one write transaction and return what it returns; nested calls join the outer one.
+
+        On a transient failure the transaction is rolled back and ``fn`` runs again, so ``fn`` must not have
+        effects outside the ledger that cannot be repeated.
+
+        Raises:
+            LedgerError: when the ledger cannot be written (after retries), or is damaged.
+        """
+        if self._depth:
+            return fn()
+        attempt = 0
+        while True:
+            try:
+                self._begin()
+            except Exception as err:
+                if self._retry(err, attempt):
+                    attempt += 1
+                    continue
+                raise self._translate(err) from None
+            self._depth = 1
+            try:
+                result = fn()
+            except BaseException as err:
+                self._depth = 0
+                self._rollback_quietly()
+                if isinstance(err, Exception) and self._retry(err, attempt):
+                    attempt += 1
+                    continue
+                translated = self._translate(err)
+                if translated is err:
+                    raise
+                raise translated from None
+            self._depth = 0
+            try:
+                self._commit()
+            except Exception as err:
+                self._rollback_quietly()
+                if self._retry(err, attempt):
+                    attempt += 1
+                    continue
+                raise self._translate(err) from None
+            return result
+
+    def _rollback_quietly(self) -> None:
+        try:
+            self._rollback()
+        except Exception:  # the connection may be gone; the server rolls back on its own then
+            pass
+
+    def _read(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a query; outside a transaction, retried like a transaction."""
+        if self._depth:
+            return [tuple(r) for r in self._exec(sql, args).fetchall()]
+        return self.atomic(lambda: [tuple(r) for r in self._exec(sql, args).fetchall()])  # type: ignore[no-any-return]
 
     # -- writes ----------------------------------------------------------------------------------------------
 
@@ -570,17 +647,22 @@ class Ledger:
                     problems=[FieldProblem("lines", "duplicate (cap_id, item_index)", None)],
                 )
             prepared.append((tid, date, digest, list(lines)))
-        results = []
         write_id = os.urandom(8).hex()
-        with self._write() as db:
+
+        def work() -> list[RecordResult]:
+            # locks in one global order (caps and periods, then transfers) so that writers cannot deadlock
+            for key in sorted({f"cap:{ln.cap_id}:{ln.period}" for p in prepared for ln in p[3]}):
+                self._lock(key)
+            for tid in sorted(seen_ids):
+                self._lock(f"transfer:{tid}")
             now = _now()
-            for tid, date, digest, lines in prepared:
-                results.append(self._record_one(db, tid, date, digest, lines, amend, now, write_id))
-        return results
+            return [self._record_one(tid, date, digest, lines, amend, now, write_id)
+                    for tid, date, digest, lines in prepared]
+
+        return self.atomic(work)  # type: ignore[no-any-return]
 
     def _record_one(
         self,
-        db: sqlite3.Connection,
         tid: str,
         date: dt.date,
         digest: str,
@@ -589,11 +671,11 @@ class Ledger:
         now: str,
         write_id: str,
     ) -> RecordResult:
-        current = db.execute(
+        current = [tuple(r) for r in self._exec(
             "SELECT cap_id, item_index, content_hash, version, recorded_at FROM entries "
             "WHERE transfer_id = ? AND superseded_at IS NULL",
             (tid,),
-        ).fetchall()
+        ).fetchall()]
         # a transfer recorded with no counting lines leaves a marker row so that its version is known
         version = max((r[3] for r in current), default=0)
         hashes = {r[2] for r in current}
@@ -606,7 +688,7 @@ class Ledger:
                     f"{current[0][4]}, hash {old[:12]}..., now {digest[:12]}...); record it with amend=True "
                     f"to supersede the old version"
                 )
-            superseded = db.execute(
+            superseded = self._exec(
                 "UPDATE entries SET superseded_at = ? WHERE transfer_id = ? AND superseded_at IS NULL",
                 (now, tid),
             ).rowcount
@@ -646,18 +728,22 @@ class Ledger:
             )
         if rows and status == "unchanged":
             status = "extended"
-        db.executemany(
-            "INSERT INTO entries (cap_id, period, transfer_id, item_index, quantity, quantity_micro, unit, "
-            "original_value, original_unit, transfer_date, content_hash, recorded_at, version, write_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+        if rows:
+            self._executemany(
+                "INSERT INTO entries (cap_id, period, transfer_id, item_index, quantity, quantity_micro, unit, "
+                "original_value, original_unit, transfer_date, content_hash, recorded_at, version, write_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
         return RecordResult(tid, status, version, sum(1 for r in rows if r[0]), superseded, digest)
 
     # -- reads -----------------------------------------------------------------------------------------------
 
     def total(self, cap_id: str, period: str, *, exclude_transfer: str | None = None) -> Decimal:
         """Sum of current lines of one cap in one period, in the cap's unit (exact).
+
+        Inside :meth:`atomic`, the cap and period stay locked against other writers until the transaction
+        ends, so the total cannot change between this read and the recording that follows it.
 
         Args:
             exclude_transfer: Leave this transfer out (to re-judge a transfer already recorded).
@@ -677,8 +763,14 @@ class Ledger:
         if exclude is not None:
             sql += " AND transfer_id != ?"
             args += (exclude,)
-        micro, n = self._db.execute(sql, args).fetchone()
-        return _from_micro(micro), n
+
+        def work() -> tuple[Any, ...]:
+            if self._depth:
+                self._lock(f"cap:{cap_id}:{period}")
+            return tuple(self._exec(sql, args).fetchone())
+
+        micro, n = work() if self._depth else self.atomic(work)
+        return _from_micro(micro), int(n)
 
     def totals(
         self, year: int | None = None, *, limits: Mapping[str, Decimal | int | float | str] | None = None
@@ -689,10 +781,10 @@ class Ledger:
             year: Only periods that overlap this calendar year.
             limits: Cap limit by cap id, in the cap's unit.
         """
-        rows = self._db.execute(
+        rows = self._read(
             "SELECT cap_id, period, MIN(unit), SUM(quantity_micro), COUNT(*) FROM entries "
             "WHERE superseded_at IS NULL AND cap_id != '' GROUP BY cap_id, period ORDER BY cap_id, period"
-        ).fetchall()
+        )
         out = []
         for cap_id, period, unit, micro, n in rows:
             if year is not None:
@@ -706,7 +798,7 @@ class Ledger:
                     period,
                     unit,
                     _from_micro(micro),
-                    n,
+                    int(n),
                     None if limit is None else _dec(limit, "limit"),
                 )
             )
@@ -714,10 +806,10 @@ class Ledger:
 
     def history(self, transfer_id: str) -> list[LedgerEntry]:
         """Every line ever recorded for a transfer, oldest first, superseded ones included."""
-        rows = self._db.execute(
+        rows = self._read(
             f"SELECT {_COLUMNS} FROM entries WHERE transfer_id = ? AND cap_id != '' ORDER BY id",
             (transfer_id,),
-        ).fetchall()
+        )
         return [_entry(r) for r in rows]
 
     def entries(self, cap_id: str, period: str | None = None) -> list[LedgerEntry]:
@@ -727,17 +819,323 @@ class Ledger:
         if period is not None:
             sql += " AND period = ?"
             args += (period,)
-        return [_entry(r) for r in self._db.execute(sql + " ORDER BY id", args).fetchall()]
+        return [_entry(r) for r in self._read(sql + " ORDER BY id", args)]
 
     def is_recorded(self, transfer: Any) -> bool:
         """True when this exact transfer (same id and content) is in the ledger."""
         tid, _, digest = _transfer_facts(transfer)
-        row = self._db.execute(
+        rows = self._read(
             "SELECT 1 FROM entries WHERE transfer_id = ? AND content_hash = ? "
             "AND superseded_at IS NULL LIMIT 1",
             (tid, digest),
-        ).fetchone()
-        return row is not None
+        )
+        return bool(rows)
+
+    def _check_invariants(self) -> None:
+        bad = self._read(
+            "SELECT transfer_id FROM entries WHERE superseded_at IS NULL AND cap_id != '' "
+            "GROUP BY transfer_id HAVING COUNT(DISTINCT content_hash) > 1 LIMIT 1"
+        )
+        if bad:
+            raise LedgerError(f"{self.where}: transfer {bad[0][0]!r} has current lines from two versions")
+
+    def check(self) -> None:
+        """Check the ledger's own invariants (and, on SQLite, the file's integrity).
+
+        Raises:
+            LedgerError: naming what is wrong.
+        """
+        self._check_invariants()
+
+    # -- audit anchors ---------------------------------------------------------------------------------------
+
+    def anchor_audit_head(self, log_id: str, seq: int, entry_hash: str, mac: str | None = None) -> None:
+        """Store an audit log's head here, outside the log: :func:`sanctions.ledger.audit.verify` with
+        ``anchors`` then refuses a log that no longer holds it (truncated, or rewritten).
+
+        Args:
+            log_id: The log's identity (the entry_hash of its first entry).
+            seq: The head's seq.
+            entry_hash: The head's entry_hash.
+            mac: The head entry's keyed MAC, when the log is keyed.
+        """
+
+        def work() -> None:
+            self._lock(f"anchor:{log_id}")
+            self._exec(
+                "INSERT INTO audit_anchors (log_id, seq, entry_hash, mac, anchored_at) VALUES (?, ?, ?, ?, ?)",
+                (log_id, int(seq), entry_hash, mac, _now()),
+            )
+
+        self.atomic(work)
+
+    def audit_anchors(self, log_id: str | None = None) -> list[dict[str, Any]]:
+        """Stored audit heads (all logs, or one), oldest first."""
+        sql = f"SELECT {', '.join(_ANCHOR_COLUMNS)} FROM audit_anchors"
+        args: tuple[Any, ...] = ()
+        if log_id is not None:
+            sql += " WHERE log_id = ?"
+            args = (log_id,)
+        rows = self._read(sql + " ORDER BY id", args)
+        return [dict(zip(_ANCHOR_COLUMNS, r, strict=True)) for r in rows]
+
+    # -- moving a ledger -------------------------------------------------------------------------------------
+
+    def export_rows(self) -> Iterator[dict[str, Any]]:
+        """Every stored row (lines current and superseded, markers, audit anchors) as JSON-ready dicts."""
+        for r in self._read(f"SELECT {', '.join(_EXPORT_COLUMNS)} FROM entries ORDER BY id"):
+            yield {"kind": "entry", **dict(zip(_EXPORT_COLUMNS, r, strict=True))}
+        for a in self.audit_anchors():
+            yield {"kind": "anchor", **a}
+
+    def is_empty(self) -> bool:
+        """True when the ledger holds no rows at all."""
+        return not self._read("SELECT 1 FROM entries LIMIT 1") and not self._read(
+            "SELECT 1 FROM audit_anchors LIMIT 1"
+        )
+
+    def import_rows(self, rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+        """Load rows made by :meth:`export_rows` (of either backend) into this empty ledger, in one transaction.
+
+        Returns:
+            How many entries and anchors were loaded.
+
+        Raises:
+            LedgerError: when this ledger is not empty, or a row is malformed (nothing is loaded then).
+        """
+        entries, anchors = [], []
+        for n, row in enumerate(rows, 1):
+            kind = row.get("kind")
+            try:
+                if kind == "entry":
+                    entries.append(tuple(row[c] for c in _EXPORT_COLUMNS))
+                elif kind == "anchor":
+                    anchors.append(tuple(row[c] for c in _ANCHOR_COLUMNS))
+                else:
+                    raise KeyError("kind")
+            except KeyError as err:
+                raise LedgerError(f"ledger import: row {n} is not a ledger row (missing {err})") from None
+
+        def work() -> dict[str, int]:
+            self._lock("import")
+            if not self.is_empty():
+                raise LedgerError(f"{self.where}: ledger import needs an empty ledger; this one holds rows")
+            if entries:
+                self._executemany(
+                    f"INSERT INTO entries ({', '.join(_EXPORT_COLUMNS)}) "
+                    f"VALUES ({', '.join('?' * len(_EXPORT_COLUMNS))})",
+                    entries,
+                )
+            if anchors:
+                self._executemany(
+                    f"INSERT INTO audit_anchors ({', '.join(_ANCHOR_COLUMNS)}) "
+                    f"VALUES ({', '.join('?' * len(_ANCHOR_COLUMNS))})",
+                    anchors,
+                )
+            self._after_import()
+            return {"entries": len(entries), "anchors": len(anchors)}
+
+        return self.atomic(work)  # type: ignore[no-any-return]
+
+    def _after_import(self) -> None:
+        """Backend clean-up after rows were loaded with explicit ids (PostgreSQL moves its sequence)."""
+
+
+# ------------------------------------------------------------------------------------------------------------
+# SQLite
+# ------------------------------------------------------------------------------------------------------------
+
+_SQLITE_MIGRATIONS: tuple[tuple[int, str], ...] = (
+    (
+        1,
+        """
+CREATE TABLE IF NOT EXISTS entries (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    cap_id         TEXT    NOT NULL,
+    period         TEXT    NOT NULL,
+    transfer_id    TEXT    NOT NULL,
+    item_index     INTEGER NOT NULL CHECK (item_index >= 0),
+    quantity       TEXT    NOT NULL,
+    quantity_micro INTEGER NOT NULL CHECK (quantity_micro >= 0),
+    unit           TEXT    NOT NULL,
+    original_value TEXT    NOT NULL,
+    original_unit  TEXT    NOT NULL,
+    transfer_date  TEXT    NOT NULL,
+    content_hash   TEXT    NOT NULL,
+    recorded_at    TEXT    NOT NULL,
+    version        INTEGER NOT NULL,
+    superseded_at  TEXT,
+    write_id       TEXT    NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS entries_current
+    ON entries (transfer_id, cap_id, item_index) WHERE superseded_at IS NULL;
+CREATE INDEX IF NOT EXISTS entries_cap_period
+    ON entries (cap_id, period) WHERE superseded_at IS NULL;
+CREATE INDEX IF NOT EXISTS entries_transfer ON entries (transfer_id);
+""",
+    ),
+    (
+        2,
+        """
+CREATE TABLE IF NOT EXISTS audit_anchors (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    log_id      TEXT    NOT NULL,
+    seq         INTEGER NOT NULL,
+    entry_hash  TEXT    NOT NULL,
+    mac         TEXT,
+    anchored_at TEXT    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_anchors_log ON audit_anchors (log_id, seq);
+""",
+    ),
+)
+SCHEMA_VERSION = _SQLITE_MIGRATIONS[-1][0]
+"""The SQLite ledger's schema version (``PRAGMA user_version``); each migration step is applied in order."""
+
+_SQLITE_DAMAGED = ("malformed", "not a database", "disk i/o error", "corrupt")
+
+
+class Ledger(LedgerBackend):
+    """An SQLite cap ledger in one file; open it once per process (or thread) and share nothing else.
+
+    Write transactions are ``BEGIN IMMEDIATE``: the writer takes the file's write lock before its first read,
+    so an assessment and its recording see no other writer in between.
+
+    Args:
+        path: The ledger file; created (with parents) when missing.
+        busy_timeout: Seconds a writer waits for another process's transaction before giving up.
+        synchronous: SQLite ``synchronous`` level: ``FULL`` (default; survives power loss) or ``NORMAL``
+            (survives a killed process, faster).
+
+    Raises:
+        LedgerError: when the file is not a ledger, is damaged, or was written by a newer version.
+    """
+
+    backend = "sqlite"
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = 30.0,
+        synchronous: Literal["FULL", "NORMAL"] = "FULL",
+    ) -> None:
+        super().__init__()
+        if is_url(path):
+            raise InvalidInput(
+                f"{redact(str(path))!r} is a URL, not an SQLite file; use open_ledger() for URLs",
+                problems=[FieldProblem("ledger", "a URL is never a file path", redact(str(path)))],
+            )
+        self.path = Path(path)
+        self.where = str(self.path)
+        self.busy_timeout = busy_timeout
+        if synchronous not in ("FULL", "NORMAL"):
+            raise InvalidInput(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
+        if self.path.is_dir():
+            raise LedgerError(f"{self.path} is a folder; give the path of a ledger file, e.g. {self.path}/ledger.db")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise LedgerError(
+                f"{self.path}: cannot create the ledger's folder ({err.strerror}); "
+                "choose a writable location"
+            ) from None
+        try:
+            self._db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None)
+            self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            self._set_wal()
+            self._db.execute(f"PRAGMA synchronous = {synchronous}")
+            self._migrate()
+        except sqlite3.DatabaseError as err:
+            raise LedgerError(f"{self.path}: not a usable ledger file ({err}); {_SQLITE_ADVICE}") from None
+
+    # -- primitives ------------------------------------------------------------------------------------------
+
+    def _exec(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        return self._db.execute(sql, tuple(args))
+
+    def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._db.executemany(sql, rows)
+
+    def _begin(self) -> None:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as err:
+            if "locked" in str(err) or "busy" in str(err):
+                raise LedgerError(
+                    f"{self.path}: could not lock the ledger for writing within {self.busy_timeout:g} s ({err})"
+                ) from None
+            raise
+
+    def _commit(self) -> None:
+        self._db.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+
+    def _translate(self, err: BaseException) -> BaseException:
+        if isinstance(err, sqlite3.DatabaseError):
+            text = str(err)
+            if any(s in text.lower() for s in _SQLITE_DAMAGED):
+                return LedgerError(f"{self.path}: the ledger file is damaged ({text}); {_SQLITE_ADVICE}")
+            if "readonly" in text.lower() or "read-only" in text.lower():
+                return LedgerError(
+                    f"{self.path}: the ledger cannot be written ({text}); make the file and its folder "
+                    "writable, or give another --ledger"
+                )
+            if "full" in text.lower():
+                return LedgerError(f"{self.path}: the disk is full ({text}); free space and run again")
+            return LedgerError(f"{self.path}: the ledger could not be read or written ({text})")
+        return err
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    # -- setup -----------------------------------------------------------------------------------------------
+
+    def _set_wal(self) -> None:
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                break
+            except sqlite3.OperationalError as err:  # another process is creating the file right now
+                if "locked" not in str(err) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+        if str(mode).lower() != "wal":
+            raise LedgerError(f"{self.path}: could not switch the ledger to WAL mode (got {mode!r})")
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            raise LedgerError(
+                f"{self.path}: ledger schema version {version} is newer than this library "
+                f"understands ({SCHEMA_VERSION}); upgrade sanctions"
+            )
+
+        def work() -> None:
+            current = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if current == 0:
+                tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+                if tables - {"entries", "sqlite_sequence", "audit_anchors"}:
+                    raise LedgerError(f"{self.path}: this SQLite file holds other tables; it is not a ledger")
+            for step, script in _SQLITE_MIGRATIONS:
+                if step <= current:
+                    continue
+                for stmt in script.split(";"):
+                    if stmt.strip():
+                        self._db.execute(stmt)
+                self._db.execute(f"PRAGMA user_version = {step}")
+
+        self.atomic(work)
 
     def check(self) -> None:
         """Run ``PRAGMA integrity_check`` and the ledger's own invariants.
@@ -745,18 +1143,24 @@ class Ledger:
         Raises:
             LedgerError: naming what is wrong.
         """
-        result = [r[0] for r in self._db.execute("PRAGMA integrity_check").fetchall()]
+        try:
+            result = [r[0] for r in self._db.execute("PRAGMA integrity_check").fetchall()]
+        except sqlite3.DatabaseError as err:
+            raise self._translate(err) from None
         if result != ["ok"]:
-            raise LedgerError(f"{self.path}: SQLite integrity check failed: {'; '.join(result[:5])}")
-        bad = self._db.execute(
-            "SELECT transfer_id FROM entries WHERE superseded_at IS NULL "
-            "GROUP BY transfer_id HAVING COUNT(DISTINCT content_hash) > 1 LIMIT 1"
-        ).fetchone()
-        if bad:
-            raise LedgerError(f"{self.path}: transfer {bad[0]!r} has current lines from two versions")
+            raise LedgerError(
+                f"{self.path}: SQLite integrity check failed: {'; '.join(result[:5])}; {_SQLITE_ADVICE}"
+            )
+        self._check_invariants()
 
 
-def _from_micro(micro: int | None) -> Decimal:
+_SQLITE_ADVICE = (
+    "restore the ledger from a backup, or move it aside and start a new one "
+    "(`check-transfer ledger export` copies what is still readable)"
+)
+
+
+def _from_micro(micro: int | Decimal | None) -> Decimal:
     d = Decimal(micro or 0).scaleb(-6)
     return d.quantize(Decimal(1)) if d == d.to_integral_value() else d.normalize()
 

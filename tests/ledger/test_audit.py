@@ -191,7 +191,7 @@ def test_without_head_file_tail_truncation_is_a_warning_and_expect_head_catches_
     log.with_name(log.name + ".head").unlink()
     log.write_text("".join(lines(log)[:3]))
     r = verify(log)
-    assert r.ok and any("no head file" in w for w in r.warnings)
+    assert r.ok and any("head file audit.jsonl.head is missing" in w for w in r.warnings)
     r = verify(log, expect_head=head)
     assert not r.ok and "expected head" in r.reason
 
@@ -300,20 +300,23 @@ _APPENDER = textwrap.dedent("""
     sys.path.insert(0, {root!r})
     from sanctions.ledger.audit import append
     path, w, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    key = b"k" * 32
     for i in range(n):
-        append(path, input={{"w": w, "i": i}}, result={{"ok": True}}, rulebook_hash="r", evaluator="e")
+        append(path, input={{"w": w, "i": i}}, result={{"ok": True}}, rulebook_hash="r", evaluator="e", key=key)
 """)
 
 
 @pytest.mark.slow
-def test_concurrent_appenders_keep_one_chain(tmp_path):
-    path = tmp_path / "shared.jsonl"
+@pytest.mark.parametrize("where", ["file", "postgresql"])
+def test_concurrent_appenders_keep_one_chain(tmp_path, where, request):
+    """4 processes x 100 appends to one log (a file, or a PostgreSQL table): one linear, keyed chain."""
+    path = str(tmp_path / "shared.jsonl") if where == "file" else request.getfixturevalue("pg_server").fresh()
     script = tmp_path / "appender.py"
     script.write_text(_APPENDER.format(root=str(Path(__file__).resolve().parents[2])))
-    procs = [subprocess.Popen([sys.executable, str(script), str(path), str(w), "100"]) for w in range(4)]
+    procs = [subprocess.Popen([sys.executable, str(script), path, str(w), "100"]) for w in range(4)]
     for p in procs:
         assert p.wait(timeout=120) == 0
-    r = verify(path)
+    r = verify(path, key=b"k" * 32)
     assert r.ok, r.reason
     assert r.entries == 400 and not r.warnings
     got = {(e.input["w"], e.input["i"]) for e in entries(path)}
