@@ -58,9 +58,10 @@ def _check_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE", help="JSON, JSON array or JSON Lines file; - for stdin")
     p.add_argument("--format", choices=("text", "json", "jsonl"), default="text")
     p.add_argument("--as-of", type=_date, metavar="DATE", help="judge under the law in force on this date")
-    p.add_argument("--ledger", metavar="PATH", help="record cap-counted transfers in this SQLite ledger and "
-                   "judge caps against it")
-    p.add_argument("--audit", metavar="PATH", help="append each decision to this hash-chained audit log")
+    p.add_argument("--ledger", metavar="PATH|URL", help="judge caps against this ledger and record cap-counted "
+                   "transfers in it, in one transaction: an SQLite file or postgresql://user@host/db")
+    p.add_argument("--audit", metavar="PATH|URL", help="append each decision to this hash-chained audit log (a file "
+                   "or postgresql://...; keyed by $SANCTIONS_AUDIT_KEY_FILE or $SANCTIONS_AUDIT_KEY)")
     p.add_argument("--list", dest="list_path", metavar="PATH", help="screen parties against this UN list file "
                    "(default: the installed edition)")
     p.add_argument("--no-screening", action="store_true", help="do not screen parties against the UN list")
@@ -139,7 +140,7 @@ def _check(argv: list[str]) -> int:
 
                 decision = capcheck.judge(decision, rec.value, engine.rulebook, None, as_of=args.as_of)
             if audit:
-                _audit_append(audit, rec.value, decision, engine)
+                _audit_append(audit, rec.value, decision, engine, ledger)
             counts["judged"] += 1
             decisions.append(decision)
             if args.format == "jsonl":
@@ -193,19 +194,15 @@ def _judge(engine: Any, subject: Any, screener: Any, as_of: dt.date | None) -> A
 
 
 def _open_ledger(path: str, rulebook: Any) -> Any:
-    from sanctions.ledger import capcheck
+    from sanctions.cli import ledger
 
-    return capcheck.LedgerJudge(path, rulebook)
+    return ledger.open_judge(path, rulebook)
 
 
-def _audit_append(path: str, subject: Any, decision: Any, engine: Any) -> None:
-    from sanctions.ledger import audit
+def _audit_append(path: str, subject: Any, decision: Any, engine: Any, judge: Any = None) -> None:
+    from sanctions.cli import ledger
 
-    scr = decision.screening or {}
-    editions = [{"list": "UN consolidated", "edition": scr.get("edition"), "sha256": scr.get("sha256")}] \
-        if scr.get("performed") else []
-    audit.append(path, input=subject.model_dump(mode="json"), result=decision.model_dump(mode="json"),
-                 rulebook_hash=engine.rulebook.digest, editions=editions, evaluator=engine.evaluator_name)
+    ledger.audit_append(path, subject, decision, engine, judge)
 
 
 # ----------------------------------------------------------------------------------------------------------------
