@@ -198,6 +198,10 @@ def _num(v: float) -> str:
 
 
 def date_text(t: Transfer) -> str:
+    """The transfer's date as the record gives it: a day, a year or month (``2017 (day not known)``), a period."""
+    text = getattr(t.date, "text", None)
+    if text is not None:
+        return f"{text} (day not known)"
     if isinstance(t.date, DateRange):
         return f"{t.date.start.isoformat()} to {t.date.end.isoformat()}"
     return t.date.isoformat()
@@ -307,7 +311,9 @@ def evidence(cond: C.Cond, fact: C.Fact, raw: Mapping[str, Any]) -> list[Evidenc
 
 def _collect(cond: C.Cond, fact: C.Fact, raw: Mapping[str, Any], out: list[Evidence]) -> None:
     if isinstance(cond, C.Test):
-        out.append(describe(cond, raw))
+        if cond.key != C.ANY_UNKNOWN and not (C.is_unknown_key(cond.key) and cond.value is False):
+            # a must-guard, or the could pattern's opening test, says nothing by itself
+            out.append(describe(cond, raw))
     elif isinstance(cond, C.And):
         for p in cond.parts:
             _collect(p, fact, raw, out)
@@ -321,6 +327,8 @@ def _collect(cond: C.Cond, fact: C.Fact, raw: Mapping[str, Any], out: list[Evide
 def _show(v: Any) -> Any:
     if isinstance(v, set | frozenset):
         return sorted(v)
+    if v is not None and type(v).__name__ == "_Unknown":
+        return "unknown"
     return v
 
 
@@ -328,7 +336,14 @@ def describe(t: C.Test, raw: Mapping[str, Any]) -> Evidence:
     """One test, in words, with the value it saw."""
     key = t.key
     positive = (t.op == "eq") == (t.value is not False)
-    if key.startswith("has:"):
+    if C.is_unknown_key(key):
+        from sanctions.rulebook.unknowns import because
+        from sanctions.rulebook.facts import field_of
+
+        inner = key[len(C.UNKNOWN_PREFIX):]
+        what = f"may contain {inner.partition('=')[2]}" if "=" in inner else "is not known"
+        return Evidence.model_construct(field=field_of(inner), test=f"{what} ({', '.join(because(raw, inner))} "
+                                        "unknown)", value=_show(raw.get(field_of(inner))))
         path = key[4:]
         return Evidence.model_construct(field=path, test="is given" if positive else "is not given",
                                         value=_show(raw.get(path)))
@@ -340,7 +355,7 @@ def describe(t: C.Test, raw: Mapping[str, Any]) -> Evidence:
         path, _, _ = key.partition("[:")
         word = "starts with" if positive else "does not start with"
         return Evidence.model_construct(field=path, test=f"{word} {t.value}", value=raw.get(path))
-    value = raw.get(key)
+    value = _show(raw.get(key))
     shown: Any = value
     const: Any = t.value
     from sanctions.rulebook.facts import FIELDS

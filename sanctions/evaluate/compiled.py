@@ -22,6 +22,18 @@ Patterns
     (a *left* fact and a *right* fact) that each satisfy their own condition and, together, a list of
     :class:`Join` equalities or inequalities between a key of the left fact and a key of the right fact.
 
+Unknown values (three-valued facts)
+    A fact may say that the value under a key is *unknown* (a flag whose state is not known, a category of
+    which only the general class is known): it then carries ``unknown_key(key)`` (``"?" + key``) set to
+    ``True``, and the key itself holds its default. A condition is read in Kleene's three-valued logic: a
+    leaf on an unknown key is neither true nor false, ``and``/``or`` combine as usual. Evaluators never see
+    a third value: the compiler gives each rule two two-valued patterns, :func:`must` (true exactly when the
+    condition is true whatever the unknown values are) and :func:`could` (true when it is true for some of
+    them), by guarding each leaf on a key that may be unknown with its ``"?"`` flag. A rule whose *could*
+    pattern matches and whose *must* pattern does not turns on an unknown fact. Because negation is pushed to
+    the leaves before the guards are added, the two forms are exact, and an evaluator that gives the
+    two-valued semantics below gives the three-valued semantics too.
+
 An evaluator answers which patterns matched which facts: a set of :class:`Match` for single patterns, a
 set of :class:`JoinMatch` for join patterns. Everything else (dates in force, exemptions, explanations) is
 decided above the evaluator from those sets, by code shared between evaluators.
@@ -29,7 +41,7 @@ decided above the evaluator from those sets, by code shared between evaluators.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeAlias
 
@@ -205,6 +217,54 @@ def test(fact: Fact, t: Test) -> bool:
         case "ge":
             return v >= t.value  # type: ignore[operator]
     raise ValueError(f"unknown operator {t.op!r}")
+
+
+UNKNOWN_PREFIX = "?"
+ANY_UNKNOWN = UNKNOWN_PREFIX + "*"
+"""Key of the boolean 'some key of this fact is unknown': every *could* pattern starts with it, so that facts
+with nothing unknown (where *could* and *must* agree) are dismissed by its first test."""
+COULD_SUFFIX = "~could"
+"""Suffix of the id of a rule's (or an exemption's) *could* pattern; the *must* pattern keeps the plain id."""
+
+
+def unknown_key(key: str) -> str:
+    """Key of the boolean 'the value under ``key`` is not known'."""
+    return UNKNOWN_PREFIX + key
+
+
+def is_unknown_key(key: str) -> bool:
+    """Whether ``key`` is an unknown flag made by :func:`unknown_key`."""
+    return key.startswith(UNKNOWN_PREFIX)
+
+
+def must(cond: Cond, may_be_unknown: Callable[[str], bool], default: Callable[[str], Scalar]) -> Cond:
+    """The condition that holds when ``cond`` is true in Kleene logic: every leaf it relies on is known.
+
+    Args:
+        cond: A condition with negation at the leaves.
+        may_be_unknown: Whether a key may be unknown in some fact; other leaves are left as they are.
+        default: The value an unknown key holds in a fact (its default); a leaf that is false on it needs no
+            guard, because an unknown key then cannot make it hold.
+    """
+    if isinstance(cond, Test):
+        if not may_be_unknown(cond.key) or not test({cond.key: default(cond.key)}, cond):
+            return cond
+        return And((Test(unknown_key(cond.key), "eq", False), cond))
+    parts = tuple(must(p, may_be_unknown, default) for p in cond.parts)
+    return And(parts) if isinstance(cond, And) else Or(parts)
+
+
+def could(cond: Cond, may_be_unknown: Callable[[str], bool], default: Callable[[str], Scalar]) -> Cond:
+    """The condition that holds when ``cond`` is true or unknown in Kleene logic (not known to be false).
+
+    Arguments as in :func:`must`; a leaf that is true on the default needs no guard.
+    """
+    if isinstance(cond, Test):
+        if not may_be_unknown(cond.key) or test({cond.key: default(cond.key)}, cond):
+            return cond
+        return Or((Test(unknown_key(cond.key), "eq", True), cond))
+    parts = tuple(could(p, may_be_unknown, default) for p in cond.parts)
+    return And(parts) if isinstance(cond, And) else Or(parts)
 
 
 def holds(cond: Cond, fact: Fact) -> bool:

@@ -24,6 +24,9 @@ class Exemption:
 
     spec: ExemptionSpec
     pattern_id: str
+    could_pattern_id: str | None = None
+    """Id of the pattern that matches when the exemption may apply given unknown facts (``None``: it tests no
+    field that may be unknown, so it applies or not)."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,10 @@ class Rule:
     keys: frozenset[str] = field(default_factory=frozenset)
     caps: tuple[Any, ...] = ()
     """The parsed :class:`sanctions.ledger.caps.CapSpec` list when the rule carries caps."""
+    could_pattern_id: str | None = None
+    """Id of the pattern that matches when the rule may apply given unknown facts (see
+    :mod:`sanctions.evaluate.compiled`, "Unknown values"); ``None`` when the rule tests no field that may be
+    unknown. The *must* pattern is :attr:`pattern_id`."""
 
     @property
     def id(self) -> str:
@@ -83,8 +90,12 @@ class Rulebook:
         out: dict[str, tuple[Rule, Exemption | None]] = {}
         for rule in self.rules.values():
             out[rule.pattern_id] = (rule, None)
+            if rule.could_pattern_id:
+                out[rule.could_pattern_id] = (rule, None)
             for ex in rule.exemptions:
                 out[ex.pattern_id] = (rule, ex)
+                if ex.could_pattern_id:
+                    out[ex.could_pattern_id] = (rule, ex)
         return out
 
 

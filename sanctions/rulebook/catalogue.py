@@ -159,6 +159,10 @@ def _entry(rule: Rule, predicates: Mapping[str, Any]) -> list[str]:
         out.append("- Replaces: " + ", ".join(f"`{r}`" for r in s.replaces))
     if s.replaced_by:
         out.append("- Replaced by: " + ", ".join(f"`{r}`" for r in s.replaced_by))
+    if s.supplements:
+        out.append("- Supplements (both stay in force): " + ", ".join(f"`{r}`" for r in s.supplements))
+    if s.supplemented_by:
+        out.append("- Supplemented by (still in force): " + ", ".join(f"`{r}`" for r in s.supplemented_by))
     out += ["", " ".join(s.description.split()), ""]
     return out
 

@@ -16,7 +16,16 @@ from pydantic import ValidationError
 
 from sanctions.evaluate import compiled as C
 from sanctions.exc import InvalidRule
-from sanctions.rulebook.facts import FIELDS, HS_PREFIX_LENGTHS, has_key, kind_covers, member_key, prefix_key
+from sanctions.rulebook.facts import (
+    FIELDS,
+    HS_PREFIX_LENGTHS,
+    default_for,
+    has_key,
+    kind_covers,
+    may_be_unknown,
+    member_key,
+    prefix_key,
+)
 from sanctions.rulebook.spec import OPS, AllSpec, AnySpec, NotSpec, RefSpec, RuleSpec
 from sanctions.rulebook.book import Exemption, Rule
 
@@ -53,6 +62,17 @@ def _spec_error(err: ValidationError, label: str) -> InvalidRule:
     return InvalidRule(msg, file=label, key=key)
 
 
+def _must_could(pid: str, scope: str, cond: C.Cond, out: list[C.Pattern | C.JoinPattern]) -> str | None:
+    """Append the *must* pattern of ``cond`` (id ``pid``) and, when it tests a field that may be unknown, its
+    *could* pattern; return the could pattern's id or None (see :mod:`sanctions.evaluate.compiled`)."""
+    must, could = C.must(cond, may_be_unknown, default_for), C.could(cond, may_be_unknown, default_for)
+    out.append(C.Pattern(pid, scope, must))
+    if could == must:
+        return None
+    out.append(C.Pattern(pid + C.COULD_SUFFIX, scope, C.And((C.Test(C.ANY_UNKNOWN, "eq", True), could))))
+    return pid + C.COULD_SUFFIX
+
+
 def _did_you_mean(name: str, options: Iterable[str]) -> str:
     close = difflib.get_close_matches(name, sorted(options), n=1)
     return f"did you mean {close[0]!r}?" if close else ""
@@ -81,7 +101,8 @@ class _Compiler:
         if scope == "transfer" and "item" in kinds:
             raise InvalidRule("a transfer-scoped rule cannot test item fields", file=label, key="scope")
         cond = self.cond(spec.when, label, "when", scope, ())
-        out: list[C.Pattern | C.JoinPattern] = [C.Pattern(spec.id, scope, cond)]
+        out: list[C.Pattern | C.JoinPattern] = []
+        rule_could = _must_could(spec.id, scope, cond, out)
         exemptions = []
         ex_ids: set[str] = set()
         for i, ex in enumerate(spec.exemptions):
@@ -93,13 +114,13 @@ class _Compiler:
                 raise InvalidRule("an exemption of a transfer-scoped rule cannot test item fields", file=label,
                                   key=f"{key}.when")
             pid = f"{spec.id}/{ex.id}"
-            out.append(C.Pattern(pid, scope, self.cond(ex.when, label, f"{key}.when", scope, ())))
-            exemptions.append(Exemption(ex, pid))
+            ex_could = _must_could(pid, scope, self.cond(ex.when, label, f"{key}.when", scope, ()), out)
+            exemptions.append(Exemption(ex, pid, ex_could))
             self._template(ex.explanation, scope, label, f"{key}.explanation")
         self._template(spec.explanation, scope, label, "explanation")
         self._check_examples(spec, label)
         rule = Rule(spec=spec, file=label, scope=scope, pattern_id=spec.id, exemptions=tuple(exemptions),
-                    keys=frozenset(C.keys_of(cond)), caps=self._caps(spec, scope, label))
+                    keys=frozenset(C.keys_of(cond)), caps=self._caps(spec, scope, label), could_pattern_id=rule_could)
         return rule, out
 
     def _caps(self, spec: RuleSpec, scope: str, label: str) -> tuple[Any, ...]:

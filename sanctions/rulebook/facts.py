@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sanctions.model import hs
-from sanctions.evaluate.compiled import FID, KIND, Scalar
+from sanctions.evaluate.compiled import ANY_UNKNOWN, FID, KIND, UNKNOWN_PREFIX, Scalar
 from sanctions.model.records import (
     Category,
     EndUse,
@@ -37,6 +37,7 @@ from sanctions.model.records import (
     TransportMode,
     Unit,
 )
+from sanctions.model.vocab import REFINEMENTS, UNKNOWN, Servicing, Subject
 
 FieldType = Literal["str", "num", "bool", "date", "set"]
 HS_PREFIX_LENGTHS = tuple(range(2, 11))
@@ -124,7 +125,45 @@ _FIELDS: list[FieldSpec] = [
     FieldSpec("finding.outcome", "str", "finding", "Outcome of the finding."),
     FieldSpec("finding.tags", "set", "finding", "Tags of the rule that made the finding."),
 ]
+_FIELDS += [
+    FieldSpec("item.subjects", "set", "item",
+              "What a service, technology or servicing item relates to: its declared subject, and for goods sent for "
+              "servicing their categories.", tuple(sorted({s.value for s in Subject} | {c.value for c in Category}))),
+    FieldSpec("item.servicing", "str", "item", "The goods are sent for repair, maintenance, overhaul or servicing "
+              "(absent when not).", _enum(Servicing)),
+]
 FIELDS: Mapping[str, FieldSpec] = {f.path: f for f in _FIELDS}
+
+
+
+UNCERTAIN_FIELDS: frozenset[str] = frozenset({
+    "transfer.purpose", "transfer.supplier.country", "transfer.recipient.country", "transfer.intermediary_countries",
+    "transfer.countries", "transfer.vessel.flag", "transfer.sts_vessel.flag", "transfer.vessel_flags",
+    "transfer.notified", "transfer.first_notification", "transfer.end_user.country", "transfer.hs_headings",
+    "item.end_use", "item.category", "item.categories", "item.subjects",
+})
+"""Fields whose value may be unknown in a fact (given as ``"unknown"``, a general category, HS alternatives):
+rules testing them are compiled twice (:func:`sanctions.evaluate.compiled.must` and ``could``)."""
+
+
+def field_of(key: str) -> str:
+    """The field path a fact key is about (``transfer.vessel_flags=KP`` -> ``transfer.vessel_flags``)."""
+    if key == ANY_UNKNOWN:
+        return key
+    if key.startswith(UNKNOWN_PREFIX):
+        key = key[len(UNKNOWN_PREFIX):]
+    if key.startswith("has:"):
+        return key[4:]
+    if "=" in key:
+        return key.partition("=")[0]
+    if key.endswith("]"):
+        return key.partition("[:")[0]
+    return key
+
+
+def may_be_unknown(key: str) -> bool:
+    """Whether a fact key may be unknown (a ``has:`` key never is: an unknown value is a value)."""
+    return not key.startswith("has:") and field_of(key) in UNCERTAIN_FIELDS
 
 
 def kind_covers(fact_kind: str, field_kind: str) -> bool:
@@ -153,8 +192,8 @@ def prefix_key(path: str, length: int) -> str:
 
 
 def default_for(key: str) -> Scalar:
-    """The value a fact carries under ``key`` when the source has none."""
-    if key.startswith("has:") or "=" in key:
+    """The value a fact carries under ``key`` when the source has none (or does not know it)."""
+    if key.startswith(("has:", UNKNOWN_PREFIX)) or "=" in key:
         return False
     if key.endswith("]"):
         return ""
@@ -169,6 +208,149 @@ def default_for(key: str) -> Scalar:
 Raw = dict[str, Any]
 
 
+class _Unknown:
+    """The raw value of a field whose value is not known (one instance: :data:`UNKNOWN_VALUE`)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNKNOWN_VALUE"
+
+    def __str__(self) -> str:
+        return UNKNOWN
+
+
+UNKNOWN_VALUE = _Unknown()
+"""Raw value of a scalar field that has a value nobody knows. Facts carry the field's default and the
+``?`` flag instead (:func:`sanctions.evaluate.compiled.unknown_key`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Open:
+    """What is not known about a field, stored in a raw record under ``UNKNOWN_PREFIX + path``.
+
+    Attributes:
+        because: The input fields that are unknown, as the user wrote them (``sts_vessel.flag``).
+        members: For a set field, the values that may be members besides those known (``None``: any value);
+            unused for a scalar field, whose raw value is :data:`UNKNOWN_VALUE`.
+    """
+
+    because: tuple[str, ...]
+    members: frozenset[str] | None = None
+
+    def may_hold(self, member: str) -> bool:
+        """Whether ``member`` may be in the set (it is not known to be, and not known not to be)."""
+        return self.members is None or member in self.members
+
+
+def has_member(values: Any, member: str) -> bool:
+    """Membership in a raw set, where a general value (:data:`REFINEMENTS`) is held by any of its refinements."""
+    if not values:
+        return False
+    if member in values:
+        return True
+    refined = REFINEMENTS.get(member)
+    return refined is not None and any(r in values for r in refined)
+
+
+def _open_refinements(values: set[str]) -> frozenset[str] | None:
+    """The refinements a set leaves open: those of each general value it holds without any refinement."""
+    out: set[str] = set()
+    for general, refined in REFINEMENTS.items():
+        if general in values and not any(r in values for r in refined):
+            out |= set(refined)
+    return frozenset(out) if out else None
+
+
+def _mark(raw: Raw, path: str, because: Iterable[str], members: frozenset[str] | None = None) -> None:
+    key = UNKNOWN_PREFIX + path
+    old = raw.get(key)
+    names = tuple(sorted(set(because) | set(old.because if old else ())))
+    if old is not None and old.members is None:
+        members = None
+    elif old is not None and members is not None:
+        members = old.members | members
+    raw[key] = Open(names, members)
+
+
+def with_unknowns(t: Transfer, raw: Raw) -> Raw:
+    """Mark what the transfer leaves unknown in its raw record (``"unknown"`` values, notification status).
+
+    Scalar fields that are unknown get :data:`UNKNOWN_VALUE`; sets drop the ``"unknown"`` they were given
+    and are marked open; every unknown field gets an :class:`Open` naming the input fields behind it.
+    """
+    def scalar(path: str, because: str) -> None:
+        if raw.get(path) == UNKNOWN:
+            raw[path] = UNKNOWN_VALUE
+            _mark(raw, path, [because])
+
+    def members(path: str, because: list[str]) -> None:
+        values = raw.get(path)
+        if because and isinstance(values, set):
+            raw[path] = {v for v in values if v != UNKNOWN}
+            _mark(raw, path, because)
+
+    scalar("transfer.purpose", "purpose")
+    scalar("transfer.supplier.country", "supplier.country")
+    scalar("transfer.recipient.country", "recipient.country")
+    if raw.get("transfer.end_user.country") == UNKNOWN:
+        scalar("transfer.end_user.country", "end_user.country" if t.end_user and t.end_user.country
+               else "recipient.country")
+    scalar("transfer.vessel.flag", "vessel.flag")
+    scalar("transfer.sts_vessel.flag", "sts_vessel.flag")
+    parties = [("supplier.country", t.supplier.country), ("recipient.country", t.recipient.country)]
+    inter = [f"intermediaries[{i}].country" for i, p in enumerate(t.intermediaries) if p.country == UNKNOWN]
+    flags = [f"{role}.flag" for role, v in (("vessel", t.vessel), ("sts_vessel", t.sts_vessel))
+             if v is not None and v.flag == UNKNOWN]
+    members("transfer.intermediary_countries", inter)
+    members("transfer.vessel_flags", flags)
+    members("transfer.countries", [name for name, c in parties if c == UNKNOWN] + inter + flags)
+    if t.notification_status == UNKNOWN:
+        raw["transfer.notified"] = UNKNOWN_VALUE
+        _mark(raw, "transfer.notified", ["notified"])
+        if raw.get("transfer.first_notification") is None:
+            raw["transfer.first_notification"] = UNKNOWN_VALUE
+            _mark(raw, "transfer.first_notification", ["notified"])
+    else:
+        raw["transfer.notified"] = bool(t.notification_status)
+    alternatives = {code[:4] for i in t.items for alt in i.hs_alternatives for code in _alt_codes(alt)
+                    if len(code) >= 4}
+    if alternatives and isinstance(raw.get("transfer.hs_headings"), set):
+        _mark(raw, "transfer.hs_headings", [f"items[{n}].hs_alternatives" for n, i in enumerate(t.items)
+                                            if i.hs_alternatives], frozenset(alternatives))
+    return raw
+
+
+def _alt_codes(alt: str) -> list[str]:
+    from sanctions.model.records import hs_range
+
+    return hs_range(alt)
+
+
+def item_unknowns(raw: Raw, item: Any, index: int) -> Raw:
+    """Mark what an item leaves unknown in its raw record (see :func:`with_unknowns`)."""
+    where = f"items[{index}]"
+    if raw.get("item.end_use") == UNKNOWN:
+        raw["item.end_use"] = UNKNOWN_VALUE
+        _mark(raw, "item.end_use", [f"{where}.end_use"])
+    cats = raw.get("item.categories") or set()
+    open_cats = _open_refinements(cats)
+    if open_cats is not None:
+        _mark(raw, "item.categories", [f"{where}.category"], open_cats)
+        if raw.get("item.category") in REFINEMENTS:
+            _mark(raw, "item.category", [f"{where}.category"])
+    subjects = raw.get("item.subjects")
+    if isinstance(subjects, set):
+        if UNKNOWN in subjects:
+            raw["item.subjects"] = subjects - {UNKNOWN}
+            _mark(raw, "item.subjects", [f"{where}.subject"])
+        else:
+            open_subjects = _open_refinements(subjects)
+            if open_subjects is not None:
+                _mark(raw, "item.subjects", [f"{where}.subject"], open_subjects)
+    return raw
+
+
 def day(d: dt.date) -> int:
     """A date as the number facts carry."""
     return d.toordinal()
@@ -181,10 +363,10 @@ def transfer_raw(t: Transfer, deal_id: str | None = None, screening: Any = None)
     countries |= {s.country for s in t.route}
     flags = {v.flag for v in (t.vessel, t.sts_vessel) if v is not None and v.flag}
     countries |= flags
-    return {
+    raw: Raw = {
         "transfer.id": t.id,
         "transfer.kind": t.kind.value,
-        "transfer.purpose": t.purpose.value if t.purpose else None,
+        "transfer.purpose": str(t.purpose) if t.purpose else None,
         "transfer.start": day(t.start),
         "transfer.end": day(t.end),
         "transfer.origin_country": t.origin_country,
@@ -212,6 +394,7 @@ def transfer_raw(t: Transfer, deal_id: str | None = None, screening: Any = None)
         "transfer.screened": screening is not None,
         **end_user_raw(t),
     }
+    return with_unknowns(t, raw)
 
 
 # The recipient's kind says who the end user is only for these kinds; a company or a person may be a broker.
@@ -272,8 +455,12 @@ def item_raw(t_raw: Raw, item: Any, index: int) -> Raw:
         "item.value.usd": item.value.amount if item.value and item.value.currency == "USD" else None,
         "item.origin_country": item.origin_country or t_raw["transfer.origin_country"],
         "item.end_use": item.end_use.value if item.end_use else None,
+        "item.condition": item.condition,
+        "item.subjects": ({str(item.subject)} if item.subject else set())
+        | ({c for c in (declared, derived) if c} if item.servicing else set()),
+        "item.servicing": item.servicing.value if item.servicing else None,
     })
-    return raw
+    return item_unknowns(raw, item, index)
 
 
 def finding_raw(t_raw: Raw, rule_id: str, regime: str, outcome: str, tags: Iterable[str]) -> Raw:
@@ -304,8 +491,12 @@ class Projector:
         has: list[tuple[str, str]] = []
         member: list[tuple[str, str, str]] = []
         prefix: list[tuple[str, str, int]] = []
+        unknown: list[tuple[str, str, str]] = []
         for key, default in keys.items():
-            if key.startswith("has:"):
+            if key.startswith(UNKNOWN_PREFIX):
+                inner = key[len(UNKNOWN_PREFIX):]
+                unknown.append((key, inner, field_of(inner)))
+            elif key.startswith("has:"):
                 has.append((key, key[4:]))
             elif "=" in key:
                 path, _, m = key.partition("=")
@@ -316,34 +507,51 @@ class Projector:
             else:
                 plain.append((key, default))
         self._plain, self._has, self._member, self._prefix = plain, has, member, prefix
+        self._unknown = unknown
 
     def __call__(self, raw: Raw, kind: str, fid: int) -> dict[str, Scalar]:
         fact: dict[str, Scalar] = {FID: fid, KIND: kind}
         get = raw.get
         for key, default in self._plain:
             value = get(key)
-            fact[key] = default if value is None else value
+            fact[key] = default if value is None or value is UNKNOWN_VALUE else value
         for key, path in self._has:
             fact[key] = get(path) is not None
         for key, path, m in self._member:
-            values = get(path)
-            fact[key] = bool(values) and m in values
+            fact[key] = has_member(get(path), m)
         for key, path, n in self._prefix:
             value = get(path)
             fact[key] = value[:n] if isinstance(value, str) and len(value) >= n else ""
+        for key, inner, path in self._unknown:
+            fact[key] = _is_unknown(raw, inner, path)
         return fact
 
 
+def _is_unknown(raw: Raw, key: str, path: str) -> bool:
+    """Whether the fact key ``key`` (about field ``path``) is unknown in a raw record."""
+    if key == "*":
+        return any(k.startswith(UNKNOWN_PREFIX) for k in raw)
+    mark = raw.get(UNKNOWN_PREFIX + path)
+    if mark is None or key.startswith("has:"):
+        return False
+    if "=" in key:
+        member = key.partition("=")[2]
+        return not has_member(raw.get(path), member) and mark.may_hold(member)
+    return True
+
+
 def _value(raw: Raw, key: str, default: Scalar) -> Scalar:
+    if key.startswith(UNKNOWN_PREFIX):
+        inner = key[len(UNKNOWN_PREFIX):]
+        return _is_unknown(raw, inner, field_of(inner))
     if key.startswith("has:"):
         return raw.get(key[4:]) is not None
     if "=" in key:
         path, _, member = key.partition("=")
-        values = raw.get(path)
-        return bool(values) and member in values
+        return has_member(raw.get(path), member)
     if key.endswith("]"):
         path, _, rest = key.partition("[:")
         value = raw.get(path)
         return value[: int(rest[:-1])] if isinstance(value, str) and len(value) >= int(rest[:-1]) else ""
     value = raw.get(key)
-    return default if value is None else value
+    return default if value is None or value is UNKNOWN_VALUE else value

@@ -136,11 +136,19 @@ def _build(specs: list[tuple[str, RuleSpec]], predicates: Mapping[str, tuple[str
         for p in made:
             (joins if isinstance(p, C.JoinPattern) else patterns).append(p)
     for label, spec in specs:
-        for ref in spec.replaces + spec.replaced_by:
-            if ref not in rules:
-                raise InvalidRule(f"names rule {ref!r}, which is not in the rulebook", file=label,
-                                  key="replaces" if ref in spec.replaces else "replaced_by",
-                                  hint=_did_you_mean(ref, rules))
+        links = {"replaces": spec.replaces, "replaced_by": spec.replaced_by, "supplements": spec.supplements,
+                 "supplemented_by": spec.supplemented_by}
+        for key, refs in links.items():
+            for ref in refs:
+                if ref not in rules:
+                    raise InvalidRule(f"names rule {ref!r}, which is not in the rulebook", file=label, key=key,
+                                      hint=_did_you_mean(ref, rules))
+        # a supplement adds to a measure that stays binding: the two cannot also be a replacement
+        for ref in spec.supplemented_by:
+            if ref in spec.replaced_by:
+                raise InvalidRule(f"{ref!r} is named both in replaced_by and supplemented_by", file=label,
+                                  key="supplemented_by",
+                                  hint="a measure that never lapsed is supplemented; one that ended is replaced")
     defaults: dict[str, dict[str, C.Scalar]] = {k: {} for k in C.FACT_KINDS}
     for p in patterns:
         for key in C.keys_of(p.cond):

@@ -220,7 +220,13 @@ class RuleSpec(_Spec):
     cap: dict[str, Any] | list[dict[str, Any]] | None = Field(
         default=None, description="Cap (or caps, one per period regime) judged with a ledger: see sanctions.caps.CapSpec.")
     replaces: list[str] = Field(default_factory=list, description="Ids of rules this one replaced.")
-    replaced_by: list[str] = Field(default_factory=list, description="Ids of rules that replaced this one.")
+    replaced_by: list[str] = Field(default_factory=list, description="Ids of rules that replaced this one: the "
+                                   "measure ended when they began, so this rule carries an 'until'.")
+    supplements: list[str] = Field(default_factory=list, description="Ids of rules this one adds to; they stay in "
+                                   "force alongside it.")
+    supplemented_by: list[str] = Field(default_factory=list, description="Ids of later rules that add to this one "
+                                       "without ending it (a measure that never lapsed is supplemented, not "
+                                       "replaced).")
     tags: list[str] = Field(default_factory=list)
     caveat: str | None = Field(default=None, description="A standing qualification every finding of the rule "
                                "carries, e.g. that the measure's validity is disputed and whose position decides.")

@@ -58,6 +58,17 @@ class Screening:
                                            "notes": sorted(set(decision.notes) | set(self.notes))})
 
 
+def listed_regimes_tested(finding: Any) -> set[str]:
+    """The list regimes (``UN_LIST_TYPE``) a finding's rule found a party listed under, from its evidence."""
+    return {e.test.split(" ", 1)[1] for e in finding.evidence
+            if e.field == "transfer.designated_regimes" and e.test.startswith("contains ")}
+
+
+def _known(value: str | None) -> str | None:
+    """A country or flag as the matchers take it: an unknown one is no evidence either way."""
+    return None if value == "unknown" else value
+
+
 def _parties(t: Transfer) -> Iterable[tuple[str, Party]]:
     yield "supplier", t.supplier
     yield "recipient", t.recipient
@@ -84,7 +95,7 @@ def screen_subject(subject: Transfer | Deal, index: Any, *, as_of: dt.date | Non
             names = [party.name, *party.aliases]
             seen: set[str] = set()
             for name in names:
-                for m in matching.screen(name, kind=kind, country=party.country, threshold=threshold,
+                for m in matching.screen(name, kind=kind, country=_known(party.country), threshold=threshold,
                                          edition=index, limit=3):
                     if m.reference_number in seen:
                         continue
@@ -102,7 +113,7 @@ def screen_subject(subject: Transfer | Deal, index: Any, *, as_of: dt.date | Non
         for role, v in (("vessel", t.vessel), ("sts_vessel", t.sts_vessel)):
             if v is None:
                 continue
-            for vm in vessels.match_vessel(name=v.name, imo=v.imo, flag=v.flag):
+            for vm in vessels.match_vessel(name=v.name, imo=v.imo, flag=_known(v.flag)):
                 in_force = vm.vessel.designated_on <= on
                 out.vessel_hits.setdefault(t.id, []).append({
                     "role": role, "vessel": v.name, "designated_name": vm.vessel.name, "imo": vm.vessel.imo,
