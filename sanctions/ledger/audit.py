@@ -385,7 +385,10 @@ class _FileStore:
             _write_all(self._fd, data)
             os.fsync(self._fd)
         except OSError:
-            os.ftruncate(self._fd, before)  # a full disk must not leave half a line behind
+            try:
+                os.ftruncate(self._fd, before)  # a full disk must not leave half a line behind
+            except OSError:  # not a regular file (a device): nothing to take back
+                pass
             raise
 
     def write_head(self, text: str) -> None:

@@ -43,9 +43,22 @@ class PgServer:
         return f"{self.url}?schema=t_{uuid.uuid4().hex[:16]}"
 
     def restart(self) -> None:
-        if self.folder is None:
-            pytest.skip("cannot restart a server given by SANCTIONS_TEST_PG_URL")
+        """Restart the server (fast shutdown cuts every open connection)."""
+        self._own()
         self._mod.restart(self.folder)
+
+    def stop(self) -> None:
+        self._own()
+        self._mod.stop(self.folder)
+
+    def start_again(self) -> None:
+        """Start the stopped server again on the same port."""
+        self._own()
+        self._mod._pg_ctl(Path(self.folder), "start")
+
+    def _own(self) -> None:
+        if self.folder is None:
+            pytest.skip("this test stops or restarts the server: not done to one given by SANCTIONS_TEST_PG_URL")
 
 
 @pytest.fixture(scope="session")
@@ -90,3 +103,4 @@ def ledger(backend):
 
     with open_ledger(backend()) as led:
         yield led
+
