@@ -138,6 +138,10 @@ def _entry(rule: Rule, predicates: Mapping[str, Any]) -> list[str]:
     out.append(f"- Regime: {s.regime}; direction: {s.direction}; outcome: **{s.outcome}**"
                + ("" if s.binding else " (not binding: hortatory text)") + f"; scope: {rule.scope}")
     out.append(f"- In force: {_dates(s.in_force)}")
+    if s.in_force.note:
+        out.append(f"- Why these dates: {' '.join(s.in_force.note.split())}")
+    if s.caveat:
+        out.append(f"- Caveat on every finding: {' '.join(s.caveat.split())}")
     out.append(f"- File: `{rule.file}`")
     out.append("- Legal basis:")
     out += [f"  - {_citation(c)}" for c in s.legal_basis]
@@ -168,31 +172,48 @@ def _entry(rule: Rule, predicates: Mapping[str, Any]) -> list[str]:
 
 
 def markdown(rulebook: Rulebook) -> str:
-    """The rulebook as a markdown catalogue: one entry per rule, grouped by folder, deterministic."""
-    groups: dict[str, list[Rule]] = {}
+    """The rulebook as a markdown catalogue: a section per regime, then per folder, one entry per rule;
+    deterministic."""
+    regimes: dict[str, dict[str, list[Rule]]] = {}
     for rule in rulebook.rules.values():
-        groups.setdefault(_folder(rule), []).append(rule)
+        regimes.setdefault(rule.spec.regime, {}).setdefault(_folder(rule), []).append(rule)
     predicates = rulebook.predicates
     n_unverified = sum(1 for r in rulebook.rules.values() if not all(c.verified for c in r.spec.legal_basis))
+    n_folders = sum(len(folders) for folders in regimes.values())
     out = [
         "# Rulebook catalogue",
         "",
         "Generated from the rule files by `python -m sanctions.catalogue > docs/rulebook.md`; do not edit by hand.",
         "",
-        f"{len(rulebook.rules)} rules in {len(groups)} folders; {n_unverified} rules cite at least one paragraph",
+        f"{len(rulebook.rules)} rules of {len(regimes)} regimes in {n_folders} folders; {n_unverified} rules cite at "
+        "least one paragraph",
         "number that is not verified (see docs/citations.md). Dates are inclusive.",
         "",
         "## Contents",
         "",
     ]
-    for folder in sorted(groups):
-        out.append(f"- `{folder}/`: " + ", ".join(f"`{r.id}`" for r in sorted(groups[folder], key=lambda r: r.id)))
+    for regime in sorted(regimes):
+        out.append(f"- {regime}: {_regime_summary(regimes[regime])}")
+        for folder in sorted(regimes[regime]):
+            out.append(f"  - `{folder}/`: " + ", ".join(f"`{r.id}`" for r in sorted(regimes[regime][folder],
+                                                                                     key=lambda r: r.id)))
     out.append("")
-    for folder in sorted(groups):
-        out += [f"## `{folder}/`", ""]
-        for rule in sorted(groups[folder], key=lambda r: r.id):
-            out += _entry(rule, predicates)
+    for regime in sorted(regimes):
+        out += [f"## {regime}", "", _regime_summary(regimes[regime]).capitalize() + ".", ""]
+        for folder in sorted(regimes[regime]):
+            out += [f"### `{folder}/`", ""]
+            for rule in sorted(regimes[regime][folder], key=lambda r: r.id):
+                entry = _entry(rule, predicates)
+                out += ["#" + entry[0], *entry[1:]]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _regime_summary(folders: Mapping[str, list[Rule]]) -> str:
+    rules = [r for rs in folders.values() for r in rs]
+    cites = {(c.resolution, c.paragraph): c.verified for r in rules for c in r.spec.legal_basis}
+    first = min(r.spec.in_force.from_ for r in rules)
+    return (f"{len(rules)} rule{'s' if len(rules) != 1 else ''}, the earliest in force from {first.isoformat()}; "
+            f"{sum(cites.values())} of {len(cites)} cited paragraphs verified")
 
 
 def main() -> None:

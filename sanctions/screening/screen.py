@@ -45,10 +45,15 @@ class Screening:
         """The decision with the screening record and the match evidence attached to party findings."""
         findings = []
         for f in decision.findings:
-            if "designated_party" in f.related.get("tags", []) or f.rule_id.endswith(("asset_freeze",
-                                                                                     "designated_vessel")):
+            tested = listed_regimes_tested(f)
+            vessel_fact = any(e.field in ("transfer.designated_vessel", "transfer.vessel_owner_listed")
+                              for e in f.evidence)
+            if tested or vessel_fact or "designated_party" in f.related.get("tags", []) or f.rule_id.endswith((
+                    "asset_freeze", "designated_vessel")):
                 related = dict(f.related)
-                related["listings"] = self.hits.get(f.transfer_id, [])
+                # a finding cites the measures of one regime: it shows the listings under that regime
+                related["listings"] = [h for h in self.hits.get(f.transfer_id, []) if not tested
+                                       or h["regime"] in tested]
                 related["vessel_listings"] = self.vessel_hits.get(f.transfer_id, [])
                 f = f.model_copy(update={"related": related})
             findings.append(f)
@@ -56,6 +61,17 @@ class Screening:
                   "hits": sum(len(v) for v in self.hits.values()) + sum(len(v) for v in self.vessel_hits.values())}
         return decision.model_copy(update={"findings": findings, "screening": record,
                                            "notes": sorted(set(decision.notes) | set(self.notes))})
+
+
+def listed_regimes_tested(finding: Any) -> set[str]:
+    """The list regimes (``UN_LIST_TYPE``) a finding's rule found a party listed under, from its evidence."""
+    return {e.test.split(" ", 1)[1] for e in finding.evidence
+            if e.field == "transfer.designated_regimes" and e.test.startswith("contains ")}
+
+
+def _known(value: str | None) -> str | None:
+    """A country or flag as the matchers take it: an unknown one is no evidence either way."""
+    return None if value == "unknown" else value
 
 
 def listed_regimes_tested(finding: Any) -> set[str]:

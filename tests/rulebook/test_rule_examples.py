@@ -87,6 +87,70 @@ RULE_IDS = [
 ]
 
 
+# The other UN regimes (issue 11): Iran and the arms embargoes, one folder each under rules/.
+REGIME_RULE_IDS = [
+    "car.arms.armed_groups",
+    "car.arms.end_user_not_stated",
+    "car.arms.renewal_unconfirmed",
+    "car.arms.territorial",
+    "car.persons.asset_freeze",
+    "drc.arms.end_user_not_stated",
+    "drc.arms.non_governmental",
+    "drc.arms.renewal_unconfirmed",
+    "drc.persons.asset_freeze",
+    "guinea_bissau.persons.travel_ban",
+    "haiti.arms.renewal_unconfirmed",
+    "haiti.arms.territorial",
+    "haiti.arms.territorial.2699",
+    "haiti.persons.asset_freeze",
+    "iran.arms.procurement.1747",
+    "iran.arms.procurement.2231",
+    "iran.arms.procurement.snapback",
+    "iran.arms.supply.heavy.1929",
+    "iran.arms.supply.heavy.2231",
+    "iran.arms.supply.heavy.snapback",
+    "iran.missiles.supply.1737",
+    "iran.missiles.supply.2231",
+    "iran.missiles.supply.snapback",
+    "iran.nuclear.supply.1737",
+    "iran.nuclear.supply.2231",
+    "iran.nuclear.supply.snapback",
+    "iran.persons.asset_freeze.1737",
+    "iran.persons.asset_freeze.2231",
+    "iran.persons.asset_freeze.snapback",
+    "iran.wmd.procurement.1737",
+    "iran.wmd.procurement.snapback",
+    "iraq.arms.end_user_not_stated",
+    "iraq.arms.non_government",
+    "iraq.persons.former_regime_assets",
+    "isil_alqaida.arms.listed",
+    "isil_alqaida.persons.asset_freeze",
+    "lebanon.arms.non_state",
+    "libya.arms.procurement",
+    "libya.arms.supply",
+    "libya.persons.asset_freeze",
+    "libya.petroleum.illicit_exports",
+    "somalia.arms.renewal_unconfirmed",
+    "somalia.arms.supply",
+    "somalia.charcoal",
+    "somalia.persons.asset_freeze",
+    "south_sudan.arms.renewal_unconfirmed",
+    "south_sudan.arms.supply",
+    "south_sudan.persons.asset_freeze",
+    "sudan.arms.darfur",
+    "sudan.arms.region_not_stated",
+    "sudan.arms.renewal_unconfirmed",
+    "sudan.persons.asset_freeze",
+    "taliban.arms.listed",
+    "taliban.persons.asset_freeze",
+    "yemen.arms.houthis",
+    "yemen.arms.listed",
+    "yemen.persons.asset_freeze",
+    "yemen.persons.renewal_unconfirmed",
+]
+RULE_IDS = sorted(RULE_IDS + REGIME_RULE_IDS)
+
+
 def _needs_examples(rule: Rule) -> bool:
     return rule.scope != "deal" and not any(k.removeprefix("has:").startswith(SCREENING_FIELDS) for k in rule.keys)
 
@@ -108,6 +172,49 @@ JUDGED_ELSEWHERE = {
     "dprk.persons.asset_freeze": "tests/screening/test_screening_chain.py::test_designated_entity_spelt_as_a_trader_would, "
                                  "tests/screening/test_screening_chain.py::test_nearest_lawful_case_an_unlisted_recipient",
 }
+
+
+# Listed-party rules of the other regimes: a screening hit against the list is their whole trigger.
+JUDGED_ELSEWHERE.update({
+    "car.persons.asset_freeze": "tests/screening/test_regimes_screening.py::test_listed_party_fires_its_own_regimes_rule[car.persons.asset_freeze], "
+        "tests/screening/test_regimes_screening.py::test_nearest_lawful_case_an_unlisted_party[car.persons.asset_freeze]",
+    "drc.persons.asset_freeze": "tests/screening/test_regimes_screening.py::test_listed_party_fires_its_own_regimes_rule[drc.persons.asset_freeze], "
+        "tests/screening/test_regimes_screening.py::test_nearest_lawful_case_an_unlisted_party[drc.persons.asset_freeze]",
+    "guinea_bissau.persons.travel_ban": "tests/screening/test_regimes_screening.py::test_listed_party_fires_its_own_regimes_rule[guinea_bissau.persons.travel_ban], "
+        "tests/screening/test_regimes_screening.py::test_nearest_lawful_case_an_unlisted_party[guinea_bissau.persons.travel_ban]",
+    "haiti.persons.asset_freeze": "tests/screening/test_regimes_screening.py::test_listed_party_fires_its_own_regimes_rule[haiti.persons.asset_freeze], "
+        "tests/screening/test_regimes_screening.py::test_nearest_lawful_case_an_unlisted_party[haiti.persons.asset_freeze]",
+    "iran.persons.asset_freeze.1737": "tests/screening/test_regimes_screening.py::test_listed_party_fires_its_own_regimes_rule[iran.persons.asset_freeze.1737], "
+        "tests/screening/test_regimes_screening.py::test_nearest_lawful_case_an_unlisted_party[iran.persons.asset_freeze.1737]",
+    "iran.persons.asset_freeze.2231": "tests/screening/test_regimes_screening.py::test_listed_party_fires_its_own_regimes_rule[iran.persons.asset_freeze.2231], "
+        "tests/screening/test_regimes_screening.py::test_nearest_lawful_case_an_unlisted_party[iran.persons.asset_freeze.2231]",
+    "iran.persons.asset_freeze.snapback": "tests/screening/test_regimes_screening.py::test_listed_party_fires_its_own_regimes_rule[iran.persons.asset_freeze.snapback], "
+        "tests/screening/test_regimes_screening.py::test_nearest_lawful_case_an_unlisted_party[iran.persons.asset_freeze.snapback]",
+    "iraq.persons.former_regime_assets": "tests/screening/test_regimes_screening.py::test_listed_party_fires_its_own_regimes_rule[iraq.persons.former_regime_assets], "
+        "tests/screening/test_regimes_screening.py::test_nearest_lawful_case_an_unlisted_party[iraq.persons.former_regime_assets]",
+    "isil_alqaida.arms.listed": "tests/screening/test_regimes_screening.py::test_listed_party_fires_its_own_regimes_rule[isil_alqaida.arms.listed], "
+        "tests/screening/test_regimes_screening.py::test_nearest_lawful_case_an_unlisted_party[isil_alqaida.arms.listed]",
+    "isil_alqaida.persons.asset_freeze": "tests/screening/test_regimes_screening.py::test_listed_party_fires_its_own_regimes_rule[isil_alqaida.persons.asset_freeze], "
+        "tests/screening/test_regimes_screening.py::test_nearest_lawful_case_an_unlisted_party[isil_alqaida.persons.asset_freeze]",
+    "libya.persons.asset_freeze": "tests/screening/test_regimes_screening.py::test_listed_party_fires_its_own_regimes_rule[libya.persons.asset_freeze], "
+        "tests/screening/test_regimes_screening.py::test_nearest_lawful_case_an_unlisted_party[libya.persons.asset_freeze]",
+    "somalia.persons.asset_freeze": "tests/screening/test_regimes_screening.py::test_listed_party_fires_its_own_regimes_rule[somalia.persons.asset_freeze], "
+        "tests/screening/test_regimes_screening.py::test_nearest_lawful_case_an_unlisted_party[somalia.persons.asset_freeze]",
+    "south_sudan.persons.asset_freeze": "tests/screening/test_regimes_screening.py::test_listed_party_fires_its_own_regimes_rule[south_sudan.persons.asset_freeze], "
+        "tests/screening/test_regimes_screening.py::test_nearest_lawful_case_an_unlisted_party[south_sudan.persons.asset_freeze]",
+    "sudan.persons.asset_freeze": "tests/screening/test_regimes_screening.py::test_listed_party_fires_its_own_regimes_rule[sudan.persons.asset_freeze], "
+        "tests/screening/test_regimes_screening.py::test_nearest_lawful_case_an_unlisted_party[sudan.persons.asset_freeze]",
+    "taliban.arms.listed": "tests/screening/test_regimes_screening.py::test_listed_party_fires_its_own_regimes_rule[taliban.arms.listed], "
+        "tests/screening/test_regimes_screening.py::test_nearest_lawful_case_an_unlisted_party[taliban.arms.listed]",
+    "taliban.persons.asset_freeze": "tests/screening/test_regimes_screening.py::test_listed_party_fires_its_own_regimes_rule[taliban.persons.asset_freeze], "
+        "tests/screening/test_regimes_screening.py::test_nearest_lawful_case_an_unlisted_party[taliban.persons.asset_freeze]",
+    "yemen.arms.listed": "tests/screening/test_regimes_screening.py::test_listed_party_fires_its_own_regimes_rule[yemen.arms.listed], "
+        "tests/screening/test_regimes_screening.py::test_nearest_lawful_case_an_unlisted_party[yemen.arms.listed]",
+    "yemen.persons.asset_freeze": "tests/screening/test_regimes_screening.py::test_listed_party_fires_its_own_regimes_rule[yemen.persons.asset_freeze], "
+        "tests/screening/test_regimes_screening.py::test_nearest_lawful_case_an_unlisted_party[yemen.persons.asset_freeze]",
+    "yemen.persons.renewal_unconfirmed": "tests/screening/test_regimes_screening.py::test_listed_party_fires_its_own_regimes_rule[yemen.persons.renewal_unconfirmed], "
+        "tests/screening/test_regimes_screening.py::test_nearest_lawful_case_an_unlisted_party[yemen.persons.renewal_unconfirmed]",
+})
 
 
 def test_rules_without_examples_are_judged_elsewhere() -> None:
