@@ -35,16 +35,19 @@ from sanctions.explain import (
     Duty,
     Evidence,
     Finding,
-    date_text,
     evidence,
     item_display,
     render,
     transfer_display,
 )
-from sanctions.rulebook import unknowns
 from sanctions.rulebook.facts import Projector, finding_raw, item_categories, item_raw, transfer_raw
 from sanctions.model.records import Deal, Transfer
-from sanctions.rulebook import OUTCOME_RANK, Rule, Rulebook, load_rulebook, select_regimes
+from sanctions.rulebook import OUTCOME_RANK, Rule, Rulebook, load_rulebook
+
+MAX_PAIR_FINDINGS = 1_000
+"""Matching (leg, counter-leg) pairs in one deal up to which each pair gets its own consideration finding; past
+it, findings are grouped (see :meth:`Engine._deal_findings`), so a deal's output grows with its legs, not with
+their square."""
 
 
 
@@ -56,8 +59,6 @@ class _Fact:
     item_index: int | None
     raw: dict[str, Any]
     fact: dict[str, C.Scalar]
-    variant: str | None = None
-    """The HS code this fact judges the item under, when the item gives alternatives."""
 
 
 def _citations(rule_specs: Iterable[Any]) -> list[Citation]:
@@ -77,14 +78,18 @@ class Engine:
     """
 
     def __init__(self, rulebook: Rulebook | None = None, *, rules: Sequence[str | Path] = (),
-                 evaluator: EvaluatorName = "auto", regimes: Iterable[str] | None = None) -> None:
+                 evaluator: EvaluatorName = "auto") -> None:
         self.rulebook = rulebook if rulebook is not None else load_rulebook(*rules)
-        if regimes is not None:
-            self.rulebook = select_regimes(self.rulebook, regimes)
         self.evaluator, self._notes = make_evaluator(self.rulebook, evaluator)
         self._project = {kind: Projector(keys) for kind, keys in self.rulebook.compiled.defaults.items()}
         # Built once: rule citations never change, and findings share them (they are frozen).
         self._cites = {r.id: _citations(r.spec.legal_basis) for r in self.rulebook.rules.values()}
+        # The keys each fact kind is tested on by any join pattern: facts equal on these join alike.
+        join_keys: dict[str, set[str]] = {}
+        for jp in self.rulebook.compiled.join_patterns:
+            join_keys.setdefault(jp.left_kind, set()).update(C.keys_of(jp.left), (j.left_key for j in jp.joins))
+            join_keys.setdefault(jp.right_kind, set()).update(C.keys_of(jp.right), (j.right_key for j in jp.joins))
+        self._join_keys = {k: tuple(sorted(v)) for k, v in join_keys.items()}
 
 
     @property
@@ -102,13 +107,14 @@ class Engine:
         """
         transfers = list(subject.transfers) if isinstance(subject, Deal) else [subject]
         deal_id = subject.id if isinstance(subject, Deal) else None
+        notes: list[str] = []
         facts = self._facts(transfers, deal_id, screening)
         matches = self.evaluator.match([f.fact for f in facts])
         findings, considered, fired = self._judge(facts, matches, as_of)
         if isinstance(subject, Deal) and self.rulebook.compiled.join_patterns and findings:
-            findings += self._deal_findings(subject, facts, findings, as_of, considered, fired)
+            findings += self._deal_findings(subject, facts, findings, as_of, considered, fired, notes)
         not_matched = [rid for rid in self.rulebook.rules if rid not in fired]
-        decision = self._decision(subject, findings, considered, facts, as_of, not_matched)
+        decision = self._decision(subject, findings, considered, facts, as_of, not_matched, notes)
         if screening is not None:
             decision = screening.annotate(decision)
         return decision
@@ -127,9 +133,8 @@ class Engine:
             t_raw = transfer_raw(t, deal_id, screening)
             out.append(_Fact(len(out), "transfer", t, None, t_raw, proj["transfer"](t_raw, "transfer", len(out))))
             for i, item in enumerate(t.items):
-                for code, variant in hs_variants(item):
-                    i_raw = item_raw(t_raw, variant, i)
-                    out.append(_Fact(len(out), "item", t, i, i_raw, proj["item"](i_raw, "item", len(out)), code))
+                i_raw = item_raw(t_raw, item, i)
+                out.append(_Fact(len(out), "item", t, i, i_raw, proj["item"](i_raw, "item", len(out))))
         return out
 
     # -- first pass --------------------------------------------------------------------------------------------
@@ -155,8 +160,10 @@ class Engine:
 
         for f in facts:
             ids = matched.get(f.fid, set())
-            for rule in sorted({by_pattern[pid][0].id: by_pattern[pid][0] for pid in ids
-                                if by_pattern[pid][1] is None}.values(), key=lambda r: r.id):
+            for pid in sorted(ids):
+                rule, exemption = by_pattern[pid]
+                if exemption is not None:
+                    continue
                 fired.add(rule.id)
                 start, end = self._window(f.transfer, as_of)
                 inf = rule.spec.in_force
@@ -177,10 +184,6 @@ class Engine:
                                    "evidence": [e.model_dump(mode="json") for e in evidence(
                                        self.rulebook.compiled_pattern(cleared[0].pattern_id).cond, f.fact, f.raw)]}))
                     continue
-                open_ = self._open(rule, f, ids, as_of, a, b)
-                if open_ is not None:
-                    findings.append(self._uncertain(rule, f, a, display(f), *open_))
-                    continue
                 findings.append(self._finding(rule, f, a, display(f)))
         return findings, considered, fired
 
@@ -188,93 +191,9 @@ class Engine:
         d = transfer_display(f.transfer)
         if f.item_index is not None:
             item = f.transfer.items[f.item_index]
-            if f.variant is not None:
-                item = item.model_copy(update={"hs_code": f.variant})
             declared, derived = item_categories(item)
             d.update(item_display(item, declared or derived))
         return d
-
-    # -- what is not known -------------------------------------------------------------------------------------
-
-    def _open(self, rule: Rule, f: _Fact, ids: set[str], as_of: dt.date | None, a: dt.date, b: dt.date
-              ) -> tuple[bool, list[Any], tuple[dt.date, dt.date] | None] | None:
-        """What leaves the rule's outcome on this fact open, or None when nothing does.
-
-        Returns (the rule's condition surely holds, the exemptions that may apply, the part of a coarse date's
-        period the measure covers when it covers only part of it).
-        """
-        sure = rule.pattern_id in ids
-        start, end = self._window(f.transfer, as_of)
-        coarse = as_of is None and not f.transfer.precise
-        part = (a, b) if coarse and (a, b) != (start, end) else None
-        maybe = []
-        for ex in rule.exemptions:
-            if not ex.spec.in_force.overlaps(a, b):
-                continue
-            if ex.pattern_id in ids:
-                if coarse:  # in force on part of the period only (it would have cleared the rule otherwise)
-                    maybe.append((ex, True))
-            elif ex.could_pattern_id is not None and ex.could_pattern_id in ids:
-                maybe.append((ex, False))
-        if sure and not maybe and part is None:
-            return None
-        return sure, maybe, part
-
-    def _uncertain(self, rule: Rule, f: _Fact, applies_from: dt.date, shown: dict[str, str], sure: bool,
-                   maybe: Sequence[tuple[Any, bool]], part: tuple[dt.date, dt.date] | None) -> Finding:
-        """A finding whose outcome turns on unknown facts or on the day within a coarse date: ``review`` (or the
-        rule's own outcome when that is milder), saying what is not known and what would settle it."""
-        spec = rule.spec
-        base = self._finding(rule, f, applies_from, shown)
-        cites = ", ".join(c.short() for c in base.citations)
-        would = f"{spec.outcome.replace('_', ' ')} under {cites} ({rule.id})"
-        settles: list[str] = []
-        conds: list[C.Cond] = []
-        must_cond = self.rulebook.compiled_pattern(rule.pattern_id).cond
-        # the part of a coarse date's period the measure covers, as a condition ("on or after 11 September 2017")
-        on = _period_phrase(part[0], part[1], (f.transfer.start, f.transfer.end))[3:] if part else ""
-        also = f" and {on}" if on else ""
-        if not sure:
-            could_cond = self.rulebook.compiled_pattern(rule.could_pattern_id or rule.pattern_id).cond
-            conds.append(could_cond)
-            phrases = unknowns.merge_members(unknowns.settlings(must_cond, f.fact), f.raw)
-            settles += [f"if {p}{also}: {would}" for p in phrases] or [
-                f"{' and '.join(unknowns.unknown_fields([could_cond], f.fact, f.raw))} together decide whether "
-                f"it is {would}" + (f" ({on})" if on else "")]
-        elif on:
-            settles.append(f"if {on}: {would}")
-        for ex, ex_sure in maybe:
-            ex_must = self.rulebook.compiled_pattern(ex.pattern_id).cond
-            ex_could = self.rulebook.compiled_pattern(ex.could_pattern_id or ex.pattern_id).cond
-            conds.append(ex_could)
-            title = f"exempted by '{ex.spec.title}' ({', '.join(c.short() for c in _citations(ex.spec.legal_basis))})"
-            inf = ex.spec.in_force
-            if ex_sure and part is not None:
-                lo, hi = max(part[0], inf.from_), min(part[1], inf.until or part[1])
-                settles.append(f"{_period_phrase(lo, hi, (f.transfer.start, f.transfer.end))}: {title}")
-                continue
-            yes = unknowns.merge_members(unknowns.settlings(ex_must, f.fact), f.raw)
-            no = unknowns.merge_members(unknowns.settlings(ex_could, f.fact, want=False), f.raw)
-            settles += [f"if {p}: {title}" for p in yes]
-            if sure:
-                settles += [f"if {p}{also}: {would}" for p in no]
-        if part is not None:
-            settles.append(f"the date gives only {date_text(f.transfer)}")
-        unknown = unknowns.unknown_fields(conds, f.fact, f.raw)
-        ev = list(base.evidence) if sure else evidence(
-            self.rulebook.compiled_pattern(rule.could_pattern_id or rule.pattern_id).cond, f.fact, f.raw)
-        outcome = "review" if OUTCOME_RANK[spec.outcome] >= OUTCOME_RANK["review"] else spec.outcome
-        head = "Not decided: " + ("; ".join(f"{u} is unknown" for u in unknown) + ". " if unknown else "")
-        related = dict(base.related)
-        related["undecided"] = {
-            "outcome_if_applies": spec.outcome,
-            "unknown": unknown,
-            "date_covered": {"from": part[0].isoformat(), "until": part[1].isoformat()} if part else None,
-            "settled_by": settles,
-        }
-        return base.model_copy(update={
-            "outcome": outcome, "evidence": ev, "related": related,
-            "explanation": f"{base.explanation} {head}{_sentence('; '.join(settles))}."})
 
     def _finding(self, rule: Rule, f: _Fact, applies_from: dt.date, shown: dict[str, str]) -> Finding:
         spec = rule.spec
@@ -289,7 +208,7 @@ class Engine:
             rule_id=rule.id, title=spec.title, regime=spec.regime, outcome=spec.outcome, scope=rule.scope,
             transfer_id=f.transfer.id, item_index=f.item_index, citations=cits,
             in_force={"from": spec.in_force.from_, "until": spec.in_force.until},
-            explanation=_with_caveat(render(spec.explanation, shown), spec.caveat),
+            explanation=render(spec.explanation, shown),
             evidence=evidence(self.rulebook.compiled_pattern(rule.pattern_id).cond, f.fact, f.raw),
             duty=duty, related={}, unverified_citations=not all(c.verified for c in cits),
         )
@@ -297,47 +216,121 @@ class Engine:
     # -- deal pass ---------------------------------------------------------------------------------------------
 
     def _deal_findings(self, deal: Deal, facts: Sequence[_Fact], findings: Sequence[Finding],
-                       as_of: dt.date | None, considered: list[Considered], fired: set[str]) -> list[Finding]:
+                       as_of: dt.date | None, considered: list[Considered], fired: set[str],
+                       notes: list[str]) -> list[Finding]:
+        """Join leg findings with counter-legs, in time and memory near-linear in the legs.
+
+        Legs alike in every fact the join patterns test give the same join answers, so the evaluator sees one
+        representative per group of alike facts and each answer stands for the whole of both groups. Up to
+        :data:`MAX_PAIR_FINDINGS` matching (leg, counter-leg) pairs give one finding per pair, as the law is
+        usually read; past that, one finding per pair of groups lists every leg and counter-leg it stands for
+        (so output grows with the legs, not with their square), and the decision says so.
+        """
         proj = self._project
         by_tid = {f.transfer.id: f for f in facts if f.kind == "transfer"}
-        jfacts: list[_Fact] = []
+        # One representative fact per group of facts equal on every key a join pattern tests.
+        reps: list[_Fact] = []
+        members: list[list[Any]] = []  # per representative fid: Findings (left) or Transfers (right)
+        index: dict[tuple[str, tuple[Any, ...]], int] = {}
+
+        def add(kind: str, transfer: Transfer, item_index: int | None, raw: dict[str, Any], member: Any) -> None:
+            fact = proj[kind](raw, kind, len(reps))
+            sig = (kind, tuple(fact.get(k) for k in self._join_keys.get(kind, ())))
+            fid = index.get(sig)
+            if fid is None:
+                fid = index[sig] = len(reps)
+                reps.append(_Fact(fid, kind, transfer, item_index, raw, fact))
+                members.append([])
+            members[fid].append(member)
+
         for f in by_tid.values():
-            jfacts.append(_Fact(len(jfacts), "transfer", f.transfer, None, f.raw,
-                                proj["transfer"](f.raw, "transfer", len(jfacts))))
-        leg_of: dict[int, Finding] = {}
+            add("transfer", f.transfer, None, f.raw, f.transfer)
         for fnd in findings:
             t_raw = by_tid[fnd.transfer_id].raw
             raw = finding_raw(t_raw, fnd.rule_id, fnd.regime, fnd.outcome, self.rulebook.rules[fnd.rule_id].spec.tags)
-            fid = len(jfacts)
-            jfacts.append(_Fact(fid, "finding", by_tid[fnd.transfer_id].transfer, fnd.item_index, raw,
-                                proj["finding"](raw, "finding", fid)))
-            leg_of[fid] = fnd
-        joins = self.evaluator.join([f.fact for f in jfacts])
-        grouped: dict[tuple[str, str, str], list[Finding]] = {}
-        for jm in sorted(joins):
-            leg = leg_of[jm.left_fid]
-            counter = jfacts[jm.right_fid].transfer
-            if counter.id == leg.transfer_id:
+            add("finding", by_tid[fnd.transfer_id].transfer, fnd.item_index, raw, fnd)
+        joins = sorted(self.evaluator.join([f.fact for f in reps]))
+        links = {(k.transfer, k.consideration_for) for k in deal.links}
+
+        def pairs(jm: C.JoinMatch) -> Iterator[tuple[str, str]]:
+            legs = sorted({x.transfer_id for x in members[jm.left_fid]})
+            counters = sorted({x.id for x in members[jm.right_fid]})
+            if links:  # the deal says which leg pays for which: only declared pairs count
+                leg_set, counter_set = set(legs), set(counters)
+                yield from sorted((lt, ct) for (ct, lt) in links if lt in leg_set and ct in counter_set and lt != ct)
+                return
+            for lt in legs:
+                for ct in counters:
+                    if ct != lt:
+                        yield lt, ct
+
+        def count(jm: C.JoinMatch) -> int:
+            legs = {x.transfer_id for x in members[jm.left_fid]}
+            counters = {x.id for x in members[jm.right_fid]}
+            if links:
+                return sum(1 for (ct, lt) in links if lt in legs and ct in counters and lt != ct)
+            return len(legs) * len(counters) - len(legs & counters)
+
+        total = sum(count(jm) for jm in joins)
+        out: list[Finding] = []
+        if total <= MAX_PAIR_FINDINGS:
+            grouped: dict[tuple[str, str, str], list[Finding]] = {}
+            for jm in joins:
+                by_leg: dict[str, list[Finding]] = {}
+                for x in members[jm.left_fid]:
+                    by_leg.setdefault(x.transfer_id, []).append(x)
+                for lt, ct in pairs(jm):
+                    grouped.setdefault((jm.pattern_id, lt, ct), []).extend(by_leg[lt])
+            for (rule_id, leg_tid, counter_tid), legs in sorted(grouped.items()):
+                rule = self.rulebook.rules[rule_id]
+                fired.add(rule_id)
+                counter = by_tid[counter_tid].transfer
+                if self._counter_in_force(rule, counter, as_of, considered):
+                    out.append(self._deal_finding(rule, deal, by_tid[leg_tid].transfer, counter, legs))
+            return out
+        for jm in joins:  # grouped: sets of legs and counter-legs, never the pairs one by one
+            rule = self.rulebook.rules[jm.pattern_id]
+            fired.add(jm.pattern_id)
+            if links:
+                ps = list(pairs(jm))
+                leg_set, counter_set = {lt for lt, _ in ps}, {ct for _, ct in ps}
+            else:
+                leg_set = {x.transfer_id for x in members[jm.left_fid]}
+                counter_set = {x.id for x in members[jm.right_fid]}
+            live = {ct for ct in counter_set if self._counter_in_force(rule, by_tid[ct].transfer, as_of, considered)}
+            if links:
+                ps = [(lt, ct) for lt, ct in ps if ct in live]
+                leg_set, n_pairs = {lt for lt, _ in ps}, len(ps)
+            else:
+                n_pairs = len(leg_set) * len(live) - len(leg_set & live)
+            if not n_pairs:
                 continue
-            if deal.links and not any(k.transfer == counter.id and k.consideration_for == leg.transfer_id
-                                      for k in deal.links):
-                continue  # the deal says which leg pays for which: only declared pairs count
-            grouped.setdefault((jm.pattern_id, leg.transfer_id, counter.id), []).append(leg)
-        out = []
-        for (rule_id, leg_tid, counter_tid), legs in sorted(grouped.items()):
-            rule = self.rulebook.rules[rule_id]
-            fired.add(rule_id)
-            counter = by_tid[counter_tid].transfer
-            start, end = self._window(counter, as_of)
-            if not rule.spec.in_force.overlaps(start, end):
-                considered.append(Considered(rule_id=rule_id, status="not_in_force", transfer_id=counter_tid,
-                                             reason=_not_in_force_reason(rule, start, end)))
-                continue
-            out.append(self._deal_finding(rule, deal, by_tid[leg_tid].transfer, counter, legs))
+            leg_tids, counter_tids = sorted(leg_set), sorted(live)
+            first = min(ps) if links else next((lt, ct) for lt in leg_tids for ct in counter_tids if lt != ct)
+            legs = [x for x in members[jm.left_fid] if x.transfer_id in leg_set]
+            out.append(self._deal_finding(rule, deal, by_tid[first[0]].transfer, by_tid[first[1]].transfer, legs,
+                                          group=(leg_tids, counter_tids, n_pairs), linked_pairs=ps if links else None))
+        notes.append(
+            f"deal {deal.id}: {total:,} leg/counter-leg pairs match the deal rules, more than "
+            f"{MAX_PAIR_FINDINGS:,}: findings are grouped, one per group of legs alike in every fact the rule "
+            f"tests ({len(out):,} findings); each lists every leg and counter-leg it stands for")
         return out
 
-    def _deal_finding(self, rule: Rule, deal: Deal, leg: Transfer, counter: Transfer, legs: Sequence[Finding]
-                      ) -> Finding:
+    def _counter_in_force(self, rule: Rule, counter: Transfer, as_of: dt.date | None,
+                          considered: list[Considered]) -> bool:
+        start, end = self._window(counter, as_of)
+        if rule.spec.in_force.overlaps(start, end):
+            return True
+        considered.append(Considered(rule_id=rule.id, status="not_in_force", transfer_id=counter.id,
+                                     reason=_not_in_force_reason(rule, start, end)))
+        return False
+
+    def _deal_finding(self, rule: Rule, deal: Deal, leg: Transfer, counter: Transfer, legs: Sequence[Finding],
+                      group: tuple[list[str], list[str], int] | None = None,
+                      linked_pairs: Sequence[tuple[str, str]] | None = None) -> Finding:
+        """One consideration finding: for the pair (leg, counter), or, with ``group``, for every pair of the group
+        (``group`` = leg ids, counter-leg ids, number of pairs), told through its first pair. With declared links
+        the group is not every leg with every counter-leg: ``linked_pairs`` lists the (leg, counter-leg) pairs."""
         spec = rule.spec
         d = {"leg." + k: v for k, v in transfer_display(leg).items()}
         d.update({"counter." + k: v for k, v in transfer_display(counter).items()})
@@ -357,22 +350,34 @@ class Engine:
                        else "counter-leg flows back from the leg's recipient to its supplier",
                        value=f"{counter.id} -> {leg.id}")]
         ev += [Evidence(field="leg.findings", test="prohibited", value=leg_rules)]
-        cits = _citations(spec.legal_basis)
+        cits = self._cites[rule.id]
+        related: dict[str, Any] = {"deal": deal.id, "leg": leg.id, "counter_leg": counter.id, "leg_rules": leg_rules,
+                                   "declared_link": linked}
+        explanation = render(spec.explanation, d)
+        if group is not None:
+            leg_ids, counter_ids, n_pairs = group
+            related.update(legs=leg_ids, counter_legs=counter_ids, pairs=n_pairs)
+            if linked_pairs is not None:
+                related["linked_pairs"] = [list(pair) for pair in linked_pairs]
+            ev.append(Evidence(field="deal.pairs", test="alike in every fact the rule tests", value=n_pairs))
+            explanation += (f" This finding stands for {n_pairs:,} pairs: {len(counter_ids):,} counter-legs"
+                            f" ({_ids(counter_ids)}) paid for {len(leg_ids):,} prohibited legs ({_ids(leg_ids)}),"
+                            " alike in every fact the rule tests; related.legs and related.counter_legs list them all"
+                            + (", related.linked_pairs the declared pairs." if linked_pairs is not None else "."))
         return Finding(
             rule_id=rule.id, title=spec.title, regime=spec.regime, outcome=spec.outcome, scope="deal",
             transfer_id=counter.id, item_index=None, citations=cits,
             in_force={"from": spec.in_force.from_, "until": spec.in_force.until},
-            explanation=render(spec.explanation, d), evidence=ev,
-            related={"deal": deal.id, "leg": leg.id, "counter_leg": counter.id, "leg_rules": leg_rules,
-                     "declared_link": linked},
+            explanation=explanation, evidence=ev, related=related,
             unverified_citations=not all(c.verified for c in cits),
         )
 
     # -- the decision ------------------------------------------------------------------------------------------
 
     def _decision(self, subject: Transfer | Deal, findings: list[Finding], considered: list[Considered],
-                  facts: Sequence[_Fact], as_of: dt.date | None, not_matched: list[str]) -> Decision:
-        notes = list(self._notes)
+                  facts: Sequence[_Fact], as_of: dt.date | None, not_matched: list[str],
+                  extra_notes: Sequence[str] = ()) -> Decision:
+        notes = list(self._notes) + list(extra_notes)
         for f in facts:
             if f.item_index is None:
                 continue
@@ -392,7 +397,6 @@ class Engine:
                        for (r, t, i) in fired_ids]
         considered.sort(key=lambda c: (c.rule_id, c.status, c.transfer_id or "", -1 if c.item_index is None
                                        else c.item_index))
-        notes += _regime_notes(self.rulebook, findings, considered)
         verdict = max((x.outcome for x in findings), key=lambda o: OUTCOME_RANK[o], default="clear")
         return Decision(
             subject={"type": "deal" if isinstance(subject, Deal) else "transfer", "id": subject.id},
@@ -400,76 +404,18 @@ class Engine:
             notes=sorted(set(notes)),
             evaluator=self.evaluator.name,
             rulebook={"digest": self.rulebook.digest, "rules": len(self.rulebook)},
-            regimes=list(self.rulebook.regimes),
         )
 
 
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def _period_phrase(lo: dt.date, hi: dt.date, part: tuple[dt.date, dt.date] | None) -> str:
-    """``if on or after 11 September 2017`` and the like, for the part of a period something covers."""
-    if part is None:
-        return "in any case"
-    start = lo if lo > part[0] else None
-    end = hi if hi < part[1] else None
-    def d(x: dt.date) -> str:
-        return f"{x.day} {x.strftime('%B')} {x.year}"
-    if start and end:
-        return f"if between {d(start)} and {d(end)}"
-    if start:
-        return f"if on or after {d(start)}"
-    if end:
-        return f"if on or before {d(end)}"
-    return "in any case"
-
-
-def hs_variants(item: Any) -> list[tuple[str | None, Any]]:
-    """The item under each HS code it may have: ``[(None, item)]`` without alternatives, else one
-    ``(code, item with that code)`` per distinct code of ``hs_code`` and the alternatives (ranges expanded)."""
-    if not item.hs_alternatives:
-        return [(None, item)]
-    from sanctions.model.records import hs_range
-
-    codes = [item.hs_code] if item.hs_code else []
-    for alt in item.hs_alternatives:
-        codes += [c for c in hs_range(alt) if c not in codes]
-    return [(c, item.model_copy(update={"hs_code": c})) for c in codes]
+def _ids(ids: Sequence[str], shown: int = 3) -> str:
+    """The first few ids and how many more: enough to recognise a group in a sentence."""
+    head = ", ".join(ids[:shown])
+    return head if len(ids) <= shown else f"{head} and {len(ids) - shown:,} more"
 
 
 def _not_in_force_reason(rule: Rule, start: dt.date, end: dt.date) -> str:
     inf = rule.spec.in_force
     when = start.isoformat() if start == end else f"{start.isoformat()} to {end.isoformat()}"
-    why = f"; {' '.join(inf.note.split())}" if inf.note else ""
     if end < inf.from_:
-        return f"matched, but not yet in force on {when} (in force from {inf.from_.isoformat()}{why})"
-    return (f"matched, but no longer in force on {when} (in force until "
-            f"{inf.until.isoformat() if inf.until else '-'}{why})")
-
-
-def _with_caveat(text: str, caveat: str | None) -> str:
-    return f"{text} {' '.join(caveat.split())}" if caveat else text
-
-
-def _regime_notes(rulebook: Rulebook, findings: Sequence[Finding], considered: Sequence[Considered]) -> list[str]:
-    """Say so when a regime's rules matched a transfer but none was in force (and none exempted it), and repeat
-    the caveats of the rules that made findings."""
-    notes = []
-    applied = {(f.regime, f.transfer_id) for f in findings}
-    applied |= {(rulebook.rules[c.rule_id].spec.regime, c.transfer_id) for c in considered if c.status == "exempted"}
-    out_of_force: dict[tuple[str, str], list[str]] = {}
-    for c in considered:
-        if c.status == "not_in_force" and c.transfer_id is not None:
-            regime = rulebook.rules[c.rule_id].spec.regime
-            if (regime, c.transfer_id) not in applied:
-                out_of_force.setdefault((regime, c.transfer_id), []).append(c.rule_id)
-    for (regime, tid), ids in sorted(out_of_force.items()):
-        ids = sorted(set(ids))
-        notes.append(f"{regime}: no measure applies to {tid} on its dates: {len(ids)} rule(s) matched it but none "
-                     f"was in force then ({', '.join(ids)}; the reasons are under 'considered')")
-    for rid in sorted({f.rule_id for f in findings}):
-        caveat = rulebook.rules[rid].spec.caveat
-        if caveat:
-            notes.append(f"{rid}: {' '.join(caveat.split())}")
-    return notes
+        return f"matched, but not yet in force on {when} (in force from {inf.from_.isoformat()})"
+    return f"matched, but no longer in force on {when} (in force until {inf.until.isoformat() if inf.until else '-'})"
