@@ -35,14 +35,16 @@ from sanctions.explain import (
     Duty,
     Evidence,
     Finding,
+    date_text,
     evidence,
     item_display,
     render,
     transfer_display,
 )
+from sanctions.rulebook import unknowns
 from sanctions.rulebook.facts import Projector, finding_raw, item_categories, item_raw, transfer_raw
 from sanctions.model.records import Deal, Transfer
-from sanctions.rulebook import OUTCOME_RANK, Rule, Rulebook, load_rulebook
+from sanctions.rulebook import OUTCOME_RANK, Rule, Rulebook, load_rulebook, select_regimes
 
 MAX_PAIR_FINDINGS = 1_000
 """Matching (leg, counter-leg) pairs in one deal up to which each pair gets its own consideration finding; past
@@ -59,6 +61,8 @@ class _Fact:
     item_index: int | None
     raw: dict[str, Any]
     fact: dict[str, C.Scalar]
+    variant: str | None = None
+    """The HS code this fact judges the item under, when the item gives alternatives."""
 
 
 def _citations(rule_specs: Iterable[Any]) -> list[Citation]:
@@ -78,8 +82,10 @@ class Engine:
     """
 
     def __init__(self, rulebook: Rulebook | None = None, *, rules: Sequence[str | Path] = (),
-                 evaluator: EvaluatorName = "auto") -> None:
+                 evaluator: EvaluatorName = "auto", regimes: Iterable[str] | None = None) -> None:
         self.rulebook = rulebook if rulebook is not None else load_rulebook(*rules)
+        if regimes is not None:
+            self.rulebook = select_regimes(self.rulebook, regimes)
         self.evaluator, self._notes = make_evaluator(self.rulebook, evaluator)
         self._project = {kind: Projector(keys) for kind, keys in self.rulebook.compiled.defaults.items()}
         # Built once: rule citations never change, and findings share them (they are frozen).
@@ -133,8 +139,9 @@ class Engine:
             t_raw = transfer_raw(t, deal_id, screening)
             out.append(_Fact(len(out), "transfer", t, None, t_raw, proj["transfer"](t_raw, "transfer", len(out))))
             for i, item in enumerate(t.items):
-                i_raw = item_raw(t_raw, item, i)
-                out.append(_Fact(len(out), "item", t, i, i_raw, proj["item"](i_raw, "item", len(out))))
+                for code, variant in hs_variants(item):
+                    i_raw = item_raw(t_raw, variant, i)
+                    out.append(_Fact(len(out), "item", t, i, i_raw, proj["item"](i_raw, "item", len(out)), code))
         return out
 
     # -- first pass --------------------------------------------------------------------------------------------
@@ -160,10 +167,8 @@ class Engine:
 
         for f in facts:
             ids = matched.get(f.fid, set())
-            for pid in sorted(ids):
-                rule, exemption = by_pattern[pid]
-                if exemption is not None:
-                    continue
+            for rule in sorted({by_pattern[pid][0].id: by_pattern[pid][0] for pid in ids
+                                if by_pattern[pid][1] is None}.values(), key=lambda r: r.id):
                 fired.add(rule.id)
                 start, end = self._window(f.transfer, as_of)
                 inf = rule.spec.in_force
@@ -184,6 +189,10 @@ class Engine:
                                    "evidence": [e.model_dump(mode="json") for e in evidence(
                                        self.rulebook.compiled_pattern(cleared[0].pattern_id).cond, f.fact, f.raw)]}))
                     continue
+                open_ = self._open(rule, f, ids, as_of, a, b)
+                if open_ is not None:
+                    findings.append(self._uncertain(rule, f, a, display(f), *open_))
+                    continue
                 findings.append(self._finding(rule, f, a, display(f)))
         return findings, considered, fired
 
@@ -191,9 +200,93 @@ class Engine:
         d = transfer_display(f.transfer)
         if f.item_index is not None:
             item = f.transfer.items[f.item_index]
+            if f.variant is not None:
+                item = item.model_copy(update={"hs_code": f.variant})
             declared, derived = item_categories(item)
             d.update(item_display(item, declared or derived))
         return d
+
+    # -- what is not known -------------------------------------------------------------------------------------
+
+    def _open(self, rule: Rule, f: _Fact, ids: set[str], as_of: dt.date | None, a: dt.date, b: dt.date
+              ) -> tuple[bool, list[Any], tuple[dt.date, dt.date] | None] | None:
+        """What leaves the rule's outcome on this fact open, or None when nothing does.
+
+        Returns (the rule's condition surely holds, the exemptions that may apply, the part of a coarse date's
+        period the measure covers when it covers only part of it).
+        """
+        sure = rule.pattern_id in ids
+        start, end = self._window(f.transfer, as_of)
+        coarse = as_of is None and not f.transfer.precise
+        part = (a, b) if coarse and (a, b) != (start, end) else None
+        maybe = []
+        for ex in rule.exemptions:
+            if not ex.spec.in_force.overlaps(a, b):
+                continue
+            if ex.pattern_id in ids:
+                if coarse:  # in force on part of the period only (it would have cleared the rule otherwise)
+                    maybe.append((ex, True))
+            elif ex.could_pattern_id is not None and ex.could_pattern_id in ids:
+                maybe.append((ex, False))
+        if sure and not maybe and part is None:
+            return None
+        return sure, maybe, part
+
+    def _uncertain(self, rule: Rule, f: _Fact, applies_from: dt.date, shown: dict[str, str], sure: bool,
+                   maybe: Sequence[tuple[Any, bool]], part: tuple[dt.date, dt.date] | None) -> Finding:
+        """A finding whose outcome turns on unknown facts or on the day within a coarse date: ``review`` (or the
+        rule's own outcome when that is milder), saying what is not known and what would settle it."""
+        spec = rule.spec
+        base = self._finding(rule, f, applies_from, shown)
+        cites = ", ".join(c.short() for c in base.citations)
+        would = f"{spec.outcome.replace('_', ' ')} under {cites} ({rule.id})"
+        settles: list[str] = []
+        conds: list[C.Cond] = []
+        must_cond = self.rulebook.compiled_pattern(rule.pattern_id).cond
+        # the part of a coarse date's period the measure covers, as a condition ("on or after 11 September 2017")
+        on = _period_phrase(part[0], part[1], (f.transfer.start, f.transfer.end))[3:] if part else ""
+        also = f" and {on}" if on else ""
+        if not sure:
+            could_cond = self.rulebook.compiled_pattern(rule.could_pattern_id or rule.pattern_id).cond
+            conds.append(could_cond)
+            phrases = unknowns.merge_members(unknowns.settlings(must_cond, f.fact), f.raw)
+            settles += [f"if {p}{also}: {would}" for p in phrases] or [
+                f"{' and '.join(unknowns.unknown_fields([could_cond], f.fact, f.raw))} together decide whether "
+                f"it is {would}" + (f" ({on})" if on else "")]
+        elif on:
+            settles.append(f"if {on}: {would}")
+        for ex, ex_sure in maybe:
+            ex_must = self.rulebook.compiled_pattern(ex.pattern_id).cond
+            ex_could = self.rulebook.compiled_pattern(ex.could_pattern_id or ex.pattern_id).cond
+            conds.append(ex_could)
+            title = f"exempted by '{ex.spec.title}' ({', '.join(c.short() for c in _citations(ex.spec.legal_basis))})"
+            inf = ex.spec.in_force
+            if ex_sure and part is not None:
+                lo, hi = max(part[0], inf.from_), min(part[1], inf.until or part[1])
+                settles.append(f"{_period_phrase(lo, hi, (f.transfer.start, f.transfer.end))}: {title}")
+                continue
+            yes = unknowns.merge_members(unknowns.settlings(ex_must, f.fact), f.raw)
+            no = unknowns.merge_members(unknowns.settlings(ex_could, f.fact, want=False), f.raw)
+            settles += [f"if {p}: {title}" for p in yes]
+            if sure:
+                settles += [f"if {p}{also}: {would}" for p in no]
+        if part is not None:
+            settles.append(f"the date gives only {date_text(f.transfer)}")
+        unknown = unknowns.unknown_fields(conds, f.fact, f.raw)
+        ev = list(base.evidence) if sure else evidence(
+            self.rulebook.compiled_pattern(rule.could_pattern_id or rule.pattern_id).cond, f.fact, f.raw)
+        outcome = "review" if OUTCOME_RANK[spec.outcome] >= OUTCOME_RANK["review"] else spec.outcome
+        head = "Not decided: " + ("; ".join(f"{u} is unknown" for u in unknown) + ". " if unknown else "")
+        related = dict(base.related)
+        related["undecided"] = {
+            "outcome_if_applies": spec.outcome,
+            "unknown": unknown,
+            "date_covered": {"from": part[0].isoformat(), "until": part[1].isoformat()} if part else None,
+            "settled_by": settles,
+        }
+        return base.model_copy(update={
+            "outcome": outcome, "evidence": ev, "related": related,
+            "explanation": f"{base.explanation} {head}{_sentence('; '.join(settles))}."})
 
     def _finding(self, rule: Rule, f: _Fact, applies_from: dt.date, shown: dict[str, str]) -> Finding:
         spec = rule.spec
@@ -208,7 +301,7 @@ class Engine:
             rule_id=rule.id, title=spec.title, regime=spec.regime, outcome=spec.outcome, scope=rule.scope,
             transfer_id=f.transfer.id, item_index=f.item_index, citations=cits,
             in_force={"from": spec.in_force.from_, "until": spec.in_force.until},
-            explanation=render(spec.explanation, shown),
+            explanation=_with_caveat(render(spec.explanation, shown), spec.caveat),
             evidence=evidence(self.rulebook.compiled_pattern(rule.pattern_id).cond, f.fact, f.raw),
             duty=duty, related={}, unverified_citations=not all(c.verified for c in cits),
         )
@@ -397,6 +490,7 @@ class Engine:
                        for (r, t, i) in fired_ids]
         considered.sort(key=lambda c: (c.rule_id, c.status, c.transfer_id or "", -1 if c.item_index is None
                                        else c.item_index))
+        notes += _regime_notes(self.rulebook, findings, considered)
         verdict = max((x.outcome for x in findings), key=lambda o: OUTCOME_RANK[o], default="clear")
         return Decision(
             subject={"type": "deal" if isinstance(subject, Deal) else "transfer", "id": subject.id},
@@ -404,7 +498,42 @@ class Engine:
             notes=sorted(set(notes)),
             evaluator=self.evaluator.name,
             rulebook={"digest": self.rulebook.digest, "rules": len(self.rulebook)},
+            regimes=list(self.rulebook.regimes),
         )
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _period_phrase(lo: dt.date, hi: dt.date, part: tuple[dt.date, dt.date] | None) -> str:
+    """``if on or after 11 September 2017`` and the like, for the part of a period something covers."""
+    if part is None:
+        return "in any case"
+    start = lo if lo > part[0] else None
+    end = hi if hi < part[1] else None
+    def d(x: dt.date) -> str:
+        return f"{x.day} {x.strftime('%B')} {x.year}"
+    if start and end:
+        return f"if between {d(start)} and {d(end)}"
+    if start:
+        return f"if on or after {d(start)}"
+    if end:
+        return f"if on or before {d(end)}"
+    return "in any case"
+
+
+def hs_variants(item: Any) -> list[tuple[str | None, Any]]:
+    """The item under each HS code it may have: ``[(None, item)]`` without alternatives, else one
+    ``(code, item with that code)`` per distinct code of ``hs_code`` and the alternatives (ranges expanded)."""
+    if not item.hs_alternatives:
+        return [(None, item)]
+    from sanctions.model.records import hs_range
+
+    codes = [item.hs_code] if item.hs_code else []
+    for alt in item.hs_alternatives:
+        codes += [c for c in hs_range(alt) if c not in codes]
+    return [(c, item.model_copy(update={"hs_code": c})) for c in codes]
 
 
 def _ids(ids: Sequence[str], shown: int = 3) -> str:
@@ -416,6 +545,35 @@ def _ids(ids: Sequence[str], shown: int = 3) -> str:
 def _not_in_force_reason(rule: Rule, start: dt.date, end: dt.date) -> str:
     inf = rule.spec.in_force
     when = start.isoformat() if start == end else f"{start.isoformat()} to {end.isoformat()}"
+    why = f"; {' '.join(inf.note.split())}" if inf.note else ""
     if end < inf.from_:
-        return f"matched, but not yet in force on {when} (in force from {inf.from_.isoformat()})"
-    return f"matched, but no longer in force on {when} (in force until {inf.until.isoformat() if inf.until else '-'})"
+        return f"matched, but not yet in force on {when} (in force from {inf.from_.isoformat()}{why})"
+    return (f"matched, but no longer in force on {when} (in force until "
+            f"{inf.until.isoformat() if inf.until else '-'}{why})")
+
+
+def _with_caveat(text: str, caveat: str | None) -> str:
+    return f"{text} {' '.join(caveat.split())}" if caveat else text
+
+
+def _regime_notes(rulebook: Rulebook, findings: Sequence[Finding], considered: Sequence[Considered]) -> list[str]:
+    """Say so when a regime's rules matched a transfer but none was in force (and none exempted it), and repeat
+    the caveats of the rules that made findings."""
+    notes = []
+    applied = {(f.regime, f.transfer_id) for f in findings}
+    applied |= {(rulebook.rules[c.rule_id].spec.regime, c.transfer_id) for c in considered if c.status == "exempted"}
+    out_of_force: dict[tuple[str, str], list[str]] = {}
+    for c in considered:
+        if c.status == "not_in_force" and c.transfer_id is not None:
+            regime = rulebook.rules[c.rule_id].spec.regime
+            if (regime, c.transfer_id) not in applied:
+                out_of_force.setdefault((regime, c.transfer_id), []).append(c.rule_id)
+    for (regime, tid), ids in sorted(out_of_force.items()):
+        ids = sorted(set(ids))
+        notes.append(f"{regime}: no measure applies to {tid} on its dates: {len(ids)} rule(s) matched it but none "
+                     f"was in force then ({', '.join(ids)}; the reasons are under 'considered')")
+    for rid in sorted({f.rule_id for f in findings}):
+        caveat = rulebook.rules[rid].spec.caveat
+        if caveat:
+            notes.append(f"{rid}: {' '.join(caveat.split())}")
+    return notes
