@@ -294,36 +294,13 @@ def w_rulebook_size(lines: list[str], sizes: list[int]) -> dict[str, Any]:
     return out
 
 
-def w_ledger(sizes: list[int]) -> dict[str, Any]:
-    try:
-        from sanctions.ledger.store import Ledger, LedgerLine, period_for
-    except ImportError as err:
-        return {"status": f"not measured ({err})"}
-    out: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        led = Ledger(Path(tmp) / "l.sqlite", synchronous="NORMAL")
-        done = 0
-        base = dt.date(2018, 1, 1)
-        for n in sizes:
-            t = time.perf_counter()
-            while done < n:
-                batch = []
-                for k in range(done, min(n, done + 1000)):
-                    day = base + dt.timedelta(days=k % 700)
-                    tr = {"id": f"L{k:08d}", "date": day.isoformat()}
-                    batch.append((tr, [LedgerLine("dprk.refined_petroleum", period_for("calendar_year", day), 0,
-                                                  100 + k % 50, "barrels", 100 + k % 50, "barrels")]))
-                led.record_many(batch)
-                done += len(batch)
-            rec_s = time.perf_counter() - t
-            q = latency(lambda: led.total("dprk.refined_petroleum", "2018"), 20)
-            r1 = latency(lambda: led.record({"id": f"X{time.perf_counter_ns()}", "date": "2018-05-01"},
-                                            [LedgerLine("dprk.refined_petroleum", "2018", 0, 1, "barrels", 1,
-                                                        "barrels")]), 20)
-            out[str(n)] = {"total_query": q, "record_one": r1, "records_per_second_filling": round(
-                (n - (done - (done - n))) / rec_s if rec_s else 0, 1)}
-        led.close()
-    return out
+def w_ledger(quick: bool) -> dict[str, Any]:
+    """Both ledger backends (bench/ledger.py): recording and total-query latency, 8 concurrent recorders."""
+    import ledger as ledger_bench
+
+    if quick:
+        return ledger_bench.run(lines=1_000, samples=50, recorders=8, per_recorder=50)
+    return ledger_bench.run(lines=10_000, samples=200, recorders=8, per_recorder=250)
 
 
 def w_screening(n_names: int) -> dict[str, Any]:
@@ -414,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     print("rulebook size ...", file=sys.stderr)
     res["rulebook_size"] = w_rulebook_size(lines[: 100 if quick else 500], [10, 100, 400])
     print("ledger ...", file=sys.stderr)
-    res["ledger"] = w_ledger([1_000, 5_000] if quick else [1_000, 10_000, 100_000])
+    res["ledger"] = w_ledger(quick)
     print("screening ...", file=sys.stderr)
     res["screening"] = w_screening(300 if quick else 10_000)
     res["seconds"] = round(time.perf_counter() - t0, 1)
@@ -460,10 +437,10 @@ def print_table(res: dict[str, Any]) -> None:
               f"mean {sc['mean_ms']} ms, p99 {sc['p99_ms']} ms")
     else:
         print("screening:", sc.get("status"))
-    for n, r in res["ledger"].items():
-        if isinstance(r, dict):
-            print(f"ledger at {int(n):,} lines: total() median {r['total_query']['median_ms']} ms, "
-                  f"record one median {r['record_one']['median_ms']} ms")
+    import ledger as ledger_bench
+
+    print()
+    ledger_bench.print_table(res["ledger"])
     for k, v in res["not_measured"].items():
         print(f"{k}: {v}")
     print(f"\nwrote results in {res['seconds']} s")
