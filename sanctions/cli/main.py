@@ -50,6 +50,16 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="add a rule pack (a folder of YAML rule files); repeatable")
     p.add_argument("--evaluator", choices=("auto", "durable", "reference", "batch"), default="auto",
                    help="which evaluator judges (default: durable-rules when available)")
+    p.add_argument("--regime", type=_regimes, metavar="NAME[,NAME...]",
+                   help="only these sanctions regimes, e.g. iran,libya (default: all; case and punctuation do not "
+                        "matter: south_sudan, isil_alqaida)")
+
+
+def _regimes(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"no regime named in {text!r}; e.g. --regime iran,libya")
+    return names
 
 
 def _check_parser() -> argparse.ArgumentParser:
@@ -104,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _engine(args: argparse.Namespace) -> Any:
     from sanctions.engine import Engine
 
-    return Engine(rules=args.rules, evaluator=args.evaluator)
+    return Engine(rules=args.rules, evaluator=args.evaluator, regimes=args.regime)
 
 
 def _check(argv: list[str]) -> int:
@@ -274,6 +284,8 @@ def format_text(decision: Any) -> str:
         lines.append(_wrap(f"Note: {n}", "  "))
     if any(f.unverified_citations for f in d.findings):
         lines.append("  [paragraph unverified] marks a paragraph number not yet checked against the resolution text.")
+    if d.regimes:
+        lines.append(_wrap(f"Regimes considered: {', '.join(d.regimes)}.", "  "))
     lines.append(f"  Evaluator: {d.evaluator}; rulebook {d.rulebook['digest'][:12]} ({d.rulebook['rules']} rules).")
     return "\n".join(lines)
 
@@ -319,6 +331,10 @@ def _rules(argv: list[str]) -> int:
     from sanctions.rulebook import load_rulebook
 
     rb = load_rulebook(*args.rules)
+    if args.regime:
+        from sanctions.rulebook import select_regimes
+
+        rb = select_regimes(rb, args.regime)
     if args.format == "markdown":
         from sanctions.rulebook import catalogue
 
