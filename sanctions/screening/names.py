@@ -46,6 +46,7 @@ class _Tables:
     syllable: re.Pattern[str]
     company_forms: frozenset[str]
     titles: frozenset[str]
+    not_romanised: frozenset[str] = frozenset()  # words that look Korean-shaped but are not
 
 
 def _load_yaml(name: str) -> Any:
@@ -79,6 +80,7 @@ def _tables() -> _Tables:
         final=tuple((a, b) for a, b in rules["final"]),
         syllable=syllable,
         company_forms=frozenset(forms["company_forms"]),
+        not_romanised=frozenset(rom.get("not_romanised", ())),
         titles=frozenset(forms["titles"]),
     )
 
@@ -205,7 +207,7 @@ def _romanise_token(token: str) -> tuple[tuple[str, ...], str]:
     if token in t.variants:
         canon = t.variants[token]
         return (canon,), ("" if canon == token else "table")
-    if not token.isascii() or not token.isalpha():
+    if not token.isascii() or not token.isalpha() or token in t.not_romanised:
         return (token,), ""
     syllables = _split_syllables(token)
     if syllables is None:

@@ -200,3 +200,21 @@ def test_real_list_is_fast(real: ListEdition) -> None:
         index.screen(n)
     per_name_ms = (time.perf_counter() - start) / len(names) * 1000
     assert per_name_ms < 5.0  # target < 1 ms (see docs/screening-quality.md); generous for slow CI
+
+
+def test_item_26_the_surname_ri_is_not_a_one_letter_token(real: ListEdition) -> None:
+    """Issue 16 item 26: "Ri" was normalised to "i", which sits inside any name with an i: "Ri Pyong Chol"
+    scored 92 against MIN BYONG CHOL (KPi.047). Canonical "ri" keeps Lee/Rhee/Yi together without that."""
+    assert normalise("Ri Pyong Chol").tokens == normalise("Lee Pyong-chol").tokens == ("ri", "pyong", "chol")
+    refs = {m.entry.reference_number for m in screen("Ri Pyong Chol", edition=real)}
+    assert "KPi.076" in refs and "KPi.047" not in refs
+
+
+def test_item_26_english_words_in_company_names_are_not_romanised() -> None:
+    """Issue 16 item 26: "Mining" became "mi ning" and "Maritime" "ma i ti me" in the explanation."""
+    for name in ("Korea Mining Development Trading Corporation", "Ocean Maritime Management", "Green Pine"):
+        norm = normalise(name, kind="entity")
+        assert not any("split" in s.rule for s in norm.substitutions), (name, norm.substitutions)
+    korean = normalise("Daedong Credit Bank", kind="entity")  # Korean words are still split and romanised
+    assert korean.tokens == normalise("Dae-dong Credit Bank", kind="entity").tokens
+    assert any("split" in s.rule for s in korean.substitutions)
