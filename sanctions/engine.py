@@ -117,6 +117,7 @@ class Engine:
         facts = self._facts(transfers, deal_id, screening)
         matches = self.evaluator.match([f.fact for f in facts])
         findings, considered, fired = self._judge(facts, matches, as_of)
+        findings, considered = _merge_alternatives(facts, findings, considered)
         if isinstance(subject, Deal) and self.rulebook.compiled.join_patterns and findings:
             findings += self._deal_findings(subject, facts, findings, as_of, considered, fired, notes)
         not_matched = [rid for rid in self.rulebook.rules if rid not in fired]
@@ -167,6 +168,8 @@ class Engine:
 
         for f in facts:
             ids = matched.get(f.fid, set())
+            if f.variant is not None:
+                mark = len(findings)
             for rule in sorted({by_pattern[pid][0].id: by_pattern[pid][0] for pid in ids
                                 if by_pattern[pid][1] is None}.values(), key=lambda r: r.id):
                 fired.add(rule.id)
@@ -194,6 +197,9 @@ class Engine:
                     findings.append(self._uncertain(rule, f, a, display(f), *open_))
                     continue
                 findings.append(self._finding(rule, f, a, display(f)))
+            if f.variant is not None:  # which HS alternative each finding was made under, for merging
+                findings[mark:] = [x.model_copy(update={"related": {**x.related, "hs_alternative": f.variant}})
+                                   for x in findings[mark:]]
         return findings, considered, fired
 
     def _display(self, f: _Fact) -> dict[str, str]:
@@ -500,6 +506,45 @@ class Engine:
             rulebook={"digest": self.rulebook.digest, "rules": len(self.rulebook)},
             regimes=list(self.rulebook.regimes),
         )
+
+
+def _merge_alternatives(facts: Sequence[_Fact], findings: list[Finding], considered: list[Considered]
+                        ) -> tuple[list[Finding], list[Considered]]:
+    """One finding per rule and item judged under several HS alternatives: the strictest, saying which
+    alternative leads to which outcome."""
+    codes: dict[tuple[str, int | None], list[str]] = {}
+    for f in facts:
+        if f.variant is not None:
+            codes.setdefault((f.transfer.id, f.item_index), []).append(f.variant)
+    if not codes:
+        return findings, considered
+    out: list[Finding] = []
+    grouped: dict[tuple[str, str, int | None], list[Finding]] = {}
+    for x in findings:
+        if "hs_alternative" in x.related:
+            grouped.setdefault((x.rule_id, x.transfer_id, x.item_index), []).append(x)
+        else:
+            out.append(x)
+    for (_rid, tid, idx), group in grouped.items():
+        by_code = {x.related["hs_alternative"]: x for x in group}
+        alts = codes[(tid, idx)]
+        table = {c: (by_code[c].outcome if c in by_code else "clear") for c in alts}
+        best = max(group, key=lambda x: (OUTCOME_RANK[x.outcome], -alts.index(x.related["hs_alternative"])))
+        related = {k: v for k, v in best.related.items() if k != "hs_alternative"}
+        related["hs_alternatives"] = table
+        shown = ", ".join(f"HS {c} {o.replace('_', ' ')}" for c, o in table.items())
+        why = (f" The item is judged under each HS code it may have ({shown}); the strictest outcome stands, "
+               f"under HS {best.related['hs_alternative']}." if len(set(table.values())) > 1 else
+               f" The item is judged under each HS code it may have ({shown}): all give the same outcome.")
+        out.append(best.model_copy(update={"related": related, "explanation": best.explanation + why}))
+    seen: set[str] = set()
+    unique: list[Considered] = []
+    for c in considered:
+        key = c.model_dump_json()
+        if key not in seen:
+            seen.add(key)
+            unique.append(c)
+    return out, unique
 
 
 def _sentence(text: str) -> str:

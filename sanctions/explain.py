@@ -223,7 +223,7 @@ def transfer_display(t: Transfer) -> dict[str, str]:
         "transfer.id": t.id,
         "transfer.date": date_text(t),
         "transfer.kind": t.kind.value.replace("_", " "),
-        "transfer.purpose": t.purpose.value if t.purpose else "not declared",
+        "transfer.purpose": str(t.purpose) if t.purpose else "not declared",
         "transfer.supplier": party(t.supplier),
         "transfer.recipient": party(t.recipient),
         "transfer.origin_country": t.origin_country,

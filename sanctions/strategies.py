@@ -59,6 +59,7 @@ def register_types() -> None:
 
 
 import datetime as dt
+import json
 import difflib
 from collections.abc import Collection, Iterable, Mapping
 from functools import cache
@@ -94,6 +95,7 @@ __all__ = [
     "parties",
     "register_types",
     "transfers",
+    "unknown_variants",
     "vessels",
     "violating",
 ]
@@ -801,6 +803,95 @@ def clearing(rule_id: str, *, rulebook: Any = None) -> st.SearchStrategy[Transfe
     """
     rb, rule = _rule(rule_id, rulebook, "clears")
     return _varied(rb, rule, "clears", extra_items=False)
+
+
+UNKNOWN_FIELDS = ("supplier.country", "recipient.country", "intermediaries.country", "vessel.flag",
+                  "sts_vessel.flag", "purpose", "notified", "items.end_use", "items.subject", "items.category", "date")
+"""What :func:`unknown_variants` may make unknown: ``"unknown"`` for the first nine (every intermediary or item
+for the plural ones), the general class for an item's UNROCA class (``arms_and_related_materiel``), and for
+``date`` the year or the month that holds a one-day date."""
+
+
+def _make_unknown(data: dict[str, Any], field: str, coarse: str) -> bool:
+    """Make ``field`` of a transfer's JSON data unknown in place; False when there is nothing to make unknown."""
+    from sanctions.model.vocab import REFINEMENTS
+
+    changed = False
+    if field == "date":
+        if isinstance(data.get("date"), str) and len(data["date"]) == 10:
+            data["date"] = data["date"][:4] if coarse == "year" else data["date"][:7]
+            return True
+        return False
+    if field == "notified":
+        data["notifications"] = []
+        data["notified"] = "unknown"
+        return True
+    if field == "purpose":
+        data["purpose"] = "unknown"
+        return True
+    head, _, leaf = field.partition(".")
+    if head in ("supplier", "recipient", "vessel", "sts_vessel"):
+        if data.get(head) is None:
+            return False
+        data[head] = {**data[head], leaf: "unknown"}
+        return True
+    for i, row in enumerate(data.get(head) or []):
+        if leaf == "category":
+            general = next((g for g, refined in REFINEMENTS.items() if row.get("category") in refined), None)
+            if general is None or general not in {c.value for c in Category}:
+                continue
+            data[head][i] = {**row, "category": general, "hs_code": None}
+        elif leaf == "subject" and row.get("subject") is None:
+            continue
+        else:
+            data[head][i] = {**row, leaf: "unknown"}
+        changed = True
+    return changed
+
+
+def unknown_variants(transfer: Transfer, *, fields: Collection[str] | None = None) -> st.SearchStrategy[Transfer]:
+    """The transfer with some of its facts made unknown, as an investigator's source would leave them.
+
+    Each value makes at least one of ``fields`` unknown (a party's country or a vessel's flag ``"unknown"``, the
+    notification status ``"unknown"``, an item's UNROCA class widened to ``arms_and_related_materiel``, a day
+    widened to its year or month, ...; see :data:`UNKNOWN_FIELDS`); fields the transfer does not have are left
+    alone. A rule that prohibited the transfer must still prohibit it or ask for review.
+
+    Args:
+        transfer: The transfer to vary.
+        fields: Which of :data:`UNKNOWN_FIELDS` may be made unknown; default all.
+
+    Raises:
+        hypothesis.errors.InvalidArgument: for a transfer that is not a Transfer, or an unknown field name.
+
+    Example::
+
+        >>> from hypothesis import given, strategies as st
+        >>> from sanctions.strategies import unknown_variants, violating
+        >>> @given(st.data())
+        ... def test_unknown_never_clears(data):
+        ...     t = data.draw(violating("dprk.maritime.ship_to_ship"))
+        ...     u = data.draw(unknown_variants(t, fields=["sts_vessel.flag", "date"]))
+    """
+    if not isinstance(transfer, Transfer):
+        raise InvalidArgument(f"transfer={transfer!r} must be a sanctions.model.Transfer")
+    chosen = _check_members("fields", fields, UNKNOWN_FIELDS, "field") or UNKNOWN_FIELDS
+    base = transfer.model_dump(mode="json", exclude_none=True)
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Transfer:
+        order = draw(st.permutations(chosen))
+        many = draw(st.integers(1, len(order)))
+        coarse = draw(st.sampled_from(["year", "month"]))
+        data = json.loads(json.dumps(base))
+        done = 0
+        for field in order:
+            if done >= many:
+                break
+            done += _make_unknown(data, field, coarse)
+        return parse_transfer(data, check_units=False)
+
+    return build()
 
 
 _ready = True

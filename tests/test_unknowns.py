@@ -1,0 +1,269 @@
+"""Facts as investigators have them (issue 18): unknown is not absent, coarse dates, what a service is for,
+arms without a class, HS alternatives, and the two rule defects the same cases exposed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from sanctions import InvalidTransfer
+from sanctions.engine import Engine
+from sanctions.explain import to_json
+from sanctions.model.records import CoarseDate, parse_input, parse_transfer
+
+
+def _evaluators() -> list[str]:
+    from sanctions.evaluate import _durable
+
+    return ["reference", "batch"] + (["durable"] if _durable.available()[0] else [])
+
+
+@pytest.fixture(scope="module", params=_evaluators())
+def engine(request, rulebook):
+    return Engine(rulebook, evaluator=request.param)
+
+
+BASE = {"id": "t", "date": "2024-03-01", "supplier": {"name": "Rosneft Trading", "country": "RU"},
+        "recipient": {"name": "Korea Oil", "country": "KP"}, "origin_country": "RU", "destination_country": "KP"}
+DIESEL = {**BASE, "purpose": "livelihood",
+          "items": [{"description": "Diesel", "hs_code": "271019", "quantity": {"value": 1000, "unit": "barrels"}}]}
+
+
+def _by_rule(decision, rule_id):
+    return [f for f in decision.findings if f.rule_id == rule_id]
+
+
+# -- unknown is not absent -------------------------------------------------------------------------------------
+
+
+def test_refined_petroleum_with_notification_unknown_is_review_naming_notification(engine):
+    d = engine.check(parse_input({**DIESEL, "notified": "unknown"}))
+    assert d.verdict == "review"
+    (f,) = _by_rule(d, "dprk.petroleum.refined")
+    assert f.outcome == "review"
+    assert list(f.related["undecided"]["unknown"]) == ["notified"]
+    assert f.related["undecided"]["outcome_if_applies"] == "prohibited"
+    settled = " ".join(f.related["undecided"]["settled_by"])
+    assert "if notified is false: prohibited under UNSCR 2397 (2017) OP5" in settled
+    assert "if notified is true: exempted" in settled
+    assert "notified is unknown" in f.explanation
+
+
+def test_refined_petroleum_notified_is_clear_and_not_notified_is_prohibited(engine):
+    assert engine.check(parse_input({**DIESEL, "notifications": [{"date": "2024-02-01"}]})).verdict == "clear"
+    assert engine.check(parse_input({**DIESEL, "notified": True})).verdict == "clear"
+    for none in ({}, {"notified": False}):
+        d = engine.check(parse_input({**DIESEL, **none}))
+        assert d.verdict == "prohibited"
+        assert [f.outcome for f in _by_rule(d, "dprk.petroleum.refined")] == ["prohibited"]
+
+
+def test_notified_false_with_notifications_listed_is_refused():
+    with pytest.raises(InvalidTransfer, match="notified is false but notifications are listed"):
+        parse_input({**DIESEL, "notified": False, "notifications": [{"date": "2024-02-01"}]})
+
+
+STS = {"id": "sts-2017", "date": "2017", "supplier": {"name": "Trader", "country": "CN"},
+       "recipient": {"name": "Buyer", "country": "CN"}, "origin_country": "CN", "destination_country": "CN",
+       "ship_to_ship": True, "vessel": {"name": "Lighthouse Winmore", "flag": "HK"},
+       "sts_vessel": {"name": "Unnamed tanker", "flag": "unknown"},
+       "items": [{"description": "Diesel", "hs_code": "271019"}]}
+
+
+def test_ship_to_ship_diesel_in_2017_with_flag_unknown_is_review_naming_flag_and_date(engine):
+    d = engine.check(parse_input(STS))
+    assert d.verdict == "review"
+    (f,) = _by_rule(d, "dprk.maritime.ship_to_ship")
+    assert f.outcome == "review"
+    undecided = f.related["undecided"]
+    assert list(undecided["unknown"]) == ["sts_vessel.flag"]
+    assert undecided["date_covered"] == {"from": "2017-09-11", "until": "2017-12-31"}
+    assert undecided["settled_by"][0] == ("if sts_vessel.flag is KP and on or after 11 September 2017: prohibited "
+                                          "under UNSCR 2375 (2017) OP11 [paragraph unverified] "
+                                          "(dprk.maritime.ship_to_ship)")
+    assert "the date gives only 2017 (day not known)" in undecided["settled_by"]
+    assert any(e.field == "transfer.vessel_flags" and "may contain KP" in e.test for e in f.evidence)
+
+
+def test_the_same_transfer_with_the_flag_known(engine):
+    kp = engine.check(parse_input({**STS, "date": "2017-10-02", "sts_vessel": {"name": "Rye Song Gang 1",
+                                                                                "flag": "KP"}}))
+    assert [f.outcome for f in _by_rule(kp, "dprk.maritime.ship_to_ship")] == ["prohibited"]
+    pa = engine.check(parse_input({**STS, "sts_vessel": {"name": "Ocean Star", "flag": "PA"}}))
+    assert not _by_rule(pa, "dprk.maritime.ship_to_ship")
+
+
+def test_a_party_of_unknown_country_can_be_entered_and_is_judged():
+    t = parse_transfer({**BASE, "supplier": {"name": "Unnamed donor", "country": "unknown"}, "purpose": "humanitarian",
+                        "items": [{"description": "Rice", "hs_code": "100630"}]})
+    assert t.supplier.country == "unknown"
+    assert Engine(evaluator="reference").check(t).verdict == "clear"
+
+
+def test_unknown_recipient_country_asks_what_would_decide(engine):
+    d = engine.check(parse_input({**DIESEL, "recipient": {"name": "Buyer", "country": "unknown"},
+                                  "destination_country": "CN"}))
+    (f,) = _by_rule(d, "dprk.petroleum.refined")
+    assert f.outcome == "review"
+    assert "if recipient.country is KP: prohibited under UNSCR 2397 (2017) OP5 (dprk.petroleum.refined)" in \
+        f.related["undecided"]["settled_by"]
+
+
+def test_omitted_is_not_unknown(engine):
+    """A vessel with no flag given is not a vessel of unknown flag: omitting stays as it was."""
+    d = engine.check(parse_input({**STS, "date": "2018-01-01", "sts_vessel": {"name": "Unnamed tanker"}}))
+    assert not _by_rule(d, "dprk.maritime.ship_to_ship")
+
+
+# -- coarse dates ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "start", "end", "precision"), [
+    ("2017", dt.date(2017, 1, 1), dt.date(2017, 12, 31), "year"),
+    ("2019-09", dt.date(2019, 9, 1), dt.date(2019, 9, 30), "month"),
+    ("2024-02", dt.date(2024, 2, 1), dt.date(2024, 2, 29), "month"),
+])
+def test_coarse_dates_are_periods_with_their_precision(text, start, end, precision):
+    t = parse_transfer({**BASE, "date": text})
+    assert isinstance(t.date, CoarseDate)
+    assert (t.start, t.end, t.date.precision, t.date.text, t.precise) == (start, end, precision, text, False)
+    again = parse_transfer(json.loads(t.model_dump_json()))
+    assert again.date == t.date
+
+
+@pytest.mark.parametrize("bad", ["2019-13", "2017-1", {"start": "2017-01-02", "end": "2017-12-31",
+                                                       "precision": "year"}])
+def test_bad_coarse_dates_are_refused_naming_the_date(bad):
+    with pytest.raises(InvalidTransfer) as err:
+        parse_transfer({**BASE, "date": bad})
+    assert err.value.problems[0].path == "date"
+
+
+def test_a_coarse_date_wholly_inside_a_measure_is_decided(engine):
+    d = engine.check(parse_input({**DIESEL, "date": "2019-09"}))
+    assert [f.outcome for f in _by_rule(d, "dprk.petroleum.refined")] == ["prohibited"]
+
+
+def test_a_coarse_date_wholly_before_a_measure_is_not_in_force(engine):
+    d = engine.check(parse_input({**STS, "date": "2016", "sts_vessel": {"name": "Sam Jong 2", "flag": "KP"}}))
+    assert not _by_rule(d, "dprk.maritime.ship_to_ship")
+    assert any(c.rule_id == "dprk.maritime.ship_to_ship" and c.status == "not_in_force" for c in d.considered)
+
+
+def test_a_coarse_date_across_the_start_of_a_measure_says_which_part(engine):
+    d = engine.check(parse_input({**STS, "sts_vessel": {"name": "Sam Jong 2", "flag": "KP"}}))
+    (f,) = _by_rule(d, "dprk.maritime.ship_to_ship")
+    assert f.outcome == "review"
+    assert list(f.related["undecided"]["unknown"]) == []
+    assert f.related["undecided"]["settled_by"][0].startswith("if on or after 11 September 2017: prohibited")
+
+
+# -- what a service is for; repair and return; arms of no class ------------------------------------------------
+
+
+@pytest.mark.parametrize("direction", ["from", "to"])
+def test_military_equipment_for_repair_and_return_is_prohibited_under_arms_and_services(engine, direction):
+    dprk = {"name": "Korea Ryonbong General Corp", "country": "KP"}
+    other = {"name": "Tank Repair Plant 103", "country": "RU"}
+    t = {**BASE, "supplier": dprk if direction == "from" else other,
+         "recipient": other if direction == "from" else dprk,
+         "origin_country": "KP" if direction == "from" else "RU",
+         "destination_country": "RU" if direction == "from" else "KP",
+         "items": [{"description": "T-72 tanks for overhaul and return", "category": "unroca_i_battle_tanks",
+                    "servicing": "repair"}]}
+    d = engine.check(parse_input(t))
+    assert d.verdict == "prohibited"
+    arms = "dprk.arms.procurement.heavy" if direction == "from" else "dprk.arms.supply.heavy"
+    assert [f.outcome for f in _by_rule(d, arms)] == ["prohibited"]
+    (svc,) = _by_rule(d, "dprk.arms.services")
+    assert svc.outcome == "prohibited"
+    cited = {(c.resolution, c.paragraph) for c in svc.citations}
+    assert {("1718 (2006)", "OP8(c)"), ("1874 (2009)", "OP10")} <= cited
+    assert any(e.field == "item.subjects" for e in svc.evidence)
+
+
+def test_a_service_is_judged_on_its_subject(engine):
+    training = {**BASE, "kind": "technical_assistance",
+                "items": [{"description": "Training of missile engineers", "subject": "ballistic_missile_items"}]}
+    d = engine.check(parse_input(training))
+    assert [f.outcome for f in _by_rule(d, "dprk.wmd.services")] == ["prohibited"]
+    civilian = engine.check(parse_input({**training, "items": [{"description": "Training of nurses",
+                                                                 "subject": "civilian"}]}))
+    assert not _by_rule(civilian, "dprk.wmd.services") and not _by_rule(civilian, "dprk.arms.services")
+    unknown = engine.check(parse_input({**training, "items": [{"description": "Training", "subject": "unknown"}]}))
+    assert unknown.verdict == "review"
+    assert {f.rule_id for f in unknown.findings} >= {"dprk.arms.services", "dprk.wmd.services"}
+
+
+def test_a_subject_on_plain_goods_is_refused():
+    with pytest.raises(InvalidTransfer, match="subject is for services"):
+        parse_input({**BASE, "items": [{"description": "Rice", "subject": "civilian"}]})
+
+
+def test_arms_without_a_class(engine):
+    d = engine.check(parse_input({**BASE, "items": [{"description": "Arms and related materiel",
+                                                     "category": "arms_and_related_materiel"}]}))
+    assert d.verdict == "prohibited"
+    assert [f.outcome for f in _by_rule(d, "dprk.arms.supply.all")] == ["prohibited"]
+    (heavy,) = _by_rule(d, "dprk.arms.supply.heavy")
+    assert heavy.outcome == "review"
+    assert list(heavy.related["undecided"]["unknown"]) == ["items[0].category"]
+    assert "items[0].category is one of unroca_i_battle_tanks" in heavy.related["undecided"]["settled_by"][0]
+
+
+def test_a_class_implies_the_general_category(engine):
+    d = engine.check(parse_input({**BASE, "items": [{"description": "Tanks", "category": "unroca_i_battle_tanks"}]}))
+    assert [f.outcome for f in _by_rule(d, "dprk.arms.supply.heavy")] == ["prohibited"]
+    assert not _by_rule(d, "dprk.arms.supply.all")
+
+
+# -- HS alternatives -------------------------------------------------------------------------------------------
+
+
+def test_hs_alternatives_are_each_judged_and_the_strictest_wins(engine):
+    d = engine.check(parse_input({**BASE, "items": [{"description": "Cars or lorries", "hs_code": "0101",
+                                                     "hs_alternatives": ["8703", "8704-8705"]}]}))
+    (f,) = _by_rule(d, "dprk.imports.2397_industrial")
+    assert f.outcome == "prohibited"
+    assert f.related["hs_alternatives"] == {"0101": "clear", "8703": "prohibited", "8704": "prohibited",
+                                            "8705": "prohibited"}
+    assert "the strictest outcome stands, under HS 8703" in f.explanation
+
+
+@pytest.mark.parametrize("bad", ["8705-8701", "87-8705", "0101-0300", "87x3"])
+def test_bad_hs_alternatives_are_refused(bad):
+    with pytest.raises(InvalidTransfer) as err:
+        parse_input({**BASE, "items": [{"description": "x", "hs_alternatives": [bad]}]})
+    assert err.value.problems[0].path == "items[0].hs_alternatives[0]"
+
+
+# -- the two rule defects --------------------------------------------------------------------------------------
+
+
+def test_a_supplemented_measure_does_not_end(engine):
+    labour = {**BASE, "date": "2020-03-01", "kind": "labour", "supplier": {"name": "Korea Construction", "country": "KP"},
+              "recipient": {"name": "Builder LLC", "country": "RU"}, "origin_country": "KP", "destination_country": "RU"}
+    d = engine.check(parse_input(labour))
+    assert _by_rule(d, "dprk.services.workers.2375"), "2397 supplements 2375 OP17; it does not end it"
+    assert [f.outcome for f in _by_rule(d, "dprk.services.workers.2397")] == ["prohibited"]
+    spec = engine.rulebook.rules["dprk.services.workers.2375"].spec
+    assert spec.in_force.until is None and "dprk.services.workers.2397" in spec.supplemented_by
+
+
+def test_a_rule_cannot_be_both_replaced_and_supplemented(tmp_path):
+    from support import TEST_RULE
+
+    from sanctions.exc import InvalidRule
+    from sanctions.rulebook import load_rulebook
+
+    (tmp_path / "a.yaml").write_text(TEST_RULE + "replaced_by: [test.other]\nsupplemented_by: [test.other]\n")
+    (tmp_path / "b.yaml").write_text(TEST_RULE.replace("id: test.rule", "id: test.other"))
+    with pytest.raises(InvalidRule, match="both in replaced_by and supplemented_by"):
+        load_rulebook(tmp_path, include_builtin=False)
+
+
+def test_unknowns_give_byte_identical_decisions(engine):
+    t = parse_input(STS)
+    assert to_json(engine.check(t)) == to_json(engine.check(t))
