@@ -256,6 +256,8 @@ class Engine:
             could_cond = self.rulebook.compiled_pattern(rule.could_pattern_id or rule.pattern_id).cond
             conds.append(could_cond)
             phrases = unknowns.merge_members(unknowns.settlings(must_cond, f.fact), f.raw)
+            if not phrases:
+                phrases = unknowns.pair_settlings(must_cond, f.fact, f.raw)
             settles += [f"if {p}{also}: {would}" for p in phrases] or [
                 f"{' and '.join(unknowns.unknown_fields([could_cond], f.fact, f.raw))} together decide whether "
                 f"it is {would}" + (f" ({on})" if on else "")]

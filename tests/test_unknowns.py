@@ -267,3 +267,26 @@ def test_a_rule_cannot_be_both_replaced_and_supplemented(tmp_path):
 def test_unknowns_give_byte_identical_decisions(engine):
     t = parse_input(STS)
     assert to_json(engine.check(t)) == to_json(engine.check(t))
+
+
+def test_schema_documents_every_unknown_and_precision_form_with_an_example(tmp_path):
+    import subprocess
+    import sys
+
+    from sanctions.model.records import UNCERTAIN_EXAMPLE
+
+    out = subprocess.run([sys.executable, "-m", "sanctions", "schema"], capture_output=True, text=True,
+                         env={"SANCTIONS_DATA_DIR": str(tmp_path), "PATH": ""}, check=True).stdout
+    schema = json.loads(out)
+    text = schema["description"]
+    for form in ("supplier.country", "recipient.country", "intermediaries[].country", "vessel.flag",
+                 "sts_vessel.flag", "notified", "purpose", "items[].end_use", "items[].subject",
+                 "arms_and_related_materiel", '"2017"', '"2019-09"', "hs_alternatives", '"8701-8705"',
+                 "related.undecided"):
+        assert form in text, form
+    assert schema["examples"] == [UNCERTAIN_EXAMPLE]
+    parse_input(UNCERTAIN_EXAMPLE)  # the example is valid input
+    defs = schema["$defs"]
+    assert "unknown" in defs["Party"]["properties"]["country"]["examples"]
+    assert "2017" in defs["Transfer"]["properties"]["date"]["examples"]
+    assert "precision" in defs["CoarseDate"]["properties"]

@@ -727,9 +727,53 @@ def parse_input(data: Any, *, source: str | None = None, record: int | None = No
     return parse_transfer(data, source=source, record=record, check_units=check_units)
 
 
+UNKNOWN_AND_PRECISION_FORMS = """\
+Facts as sources give them. Leaving a field out means "none" or "not applicable"; the string "unknown" means
+"there is a value and the source does not give it". A rule whose outcome turns on an unknown fact gives a
+review finding that names the unknown field and what would settle it ("if sts_vessel.flag is KP and on or
+after 11 September 2017: prohibited under UNSCR 2375 (2017) OP11"); it never passes silently.
+
+Unknown values:
+  supplier.country, recipient.country, intermediaries[].country   "unknown"   (e.g. {"name": "X", "country": "unknown"})
+  vessel.flag, sts_vessel.flag                                     "unknown"   (omitted: no flag to consider)
+  notified                                                         true | false | "unknown"
+                                                                   (omitted: true exactly when notifications are listed)
+  purpose                                                          "unknown"   (omitted: none declared)
+  items[].end_use                                                  "unknown"   (omitted: none declared)
+  items[].subject                                                  "unknown"   (what a service, technology or servicing is for)
+  items[].category                                                 "arms_and_related_materiel": arms of a class the
+                                                                   source does not give; a measure that needs the UNROCA
+                                                                   class gives review naming the classes that decide it
+
+Precision:
+  date        "2024-03-07" a day; "2017" a year or "2019-09" a month, the day not known (the transfer happened on
+              one day of it: a finding that depends on the part of the period a measure covers says so, "prohibited
+              if on or after 11 September 2017"); {"start": ..., "end": ...} a period the transfer ran over.
+  items[].hs_alternatives   other HS codes the item may have: ["8704"] or a range of codes of one length
+              ["8701-8705"] (at most 100 codes); the item is judged under each, the strictest outcome wins and the
+              finding lists which alternative led to which outcome (related.hs_alternatives).
+
+Review findings for unknowns carry related.undecided: outcome_if_applies, unknown (the input fields),
+date_covered (the part of a coarse date's period the measure covers) and settled_by (what would settle it).
+"""
+
+UNCERTAIN_EXAMPLE: dict[str, Any] = {
+    "id": "sts-2017-unnamed", "date": "2017", "kind": "goods", "ship_to_ship": True,
+    "supplier": {"name": "Trading company", "country": "unknown"},
+    "recipient": {"name": "Buyer", "country": "CN"}, "origin_country": "CN", "destination_country": "CN",
+    "vessel": {"name": "Lighthouse Winmore", "flag": "HK"}, "sts_vessel": {"name": "Unnamed tanker", "flag": "unknown"},
+    "notified": "unknown", "purpose": "unknown",
+    "items": [{"description": "Diesel", "hs_code": "271019", "hs_alternatives": ["271012"], "end_use": "unknown"},
+              {"description": "Arms of no stated class", "category": "arms_and_related_materiel"}],
+}
+"""An input with every unknown and precision form, shown by ``check-transfer schema``."""
+
+
 def input_schema() -> dict[str, Any]:
     """JSON Schema of the input: one transfer or one deal."""
     schema = TypeAdapter(Transfer | Deal).json_schema()
     schema["title"] = "sanctions input: a Transfer or a Deal"
+    schema["description"] = UNKNOWN_AND_PRECISION_FORMS
+    schema["examples"] = [UNCERTAIN_EXAMPLE]
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema

@@ -27,6 +27,8 @@ class Setting:
 
     key: str
     values: tuple[C.Scalar, ...]
+    named: tuple[C.Scalar, ...] = ()
+    """The constants the condition compares the key with (what 'some other value' is other than)."""
 
 
 def unknown_keys(cond: C.Cond, fact: C.Fact) -> list[str]:
@@ -66,7 +68,28 @@ def settlings(cond: C.Cond, fact: C.Fact, *, want: bool = True) -> list[Setting]
             if C.holds(cond, trial) is want:
                 values.append(v)
         if values:
-            out.append(Setting(key, tuple(values)))
+            out.append(Setting(key, tuple(values), tuple(c for c in _candidates(cond, key) if c != _OTHER)))
+    return out
+
+
+def pair_settlings(cond: C.Cond, fact: C.Fact, raw: Mapping[str, Any], *, limit: int = 4) -> list[str]:
+    """When no single unknown key decides ``cond``: pairs of values of two unknown keys that together make it
+    hold, described (``items[0].end_use is military and supplier.country is KP``); at most ``limit``."""
+    keys = unknown_keys(cond, fact)
+    out: list[str] = []
+    for i, k1 in enumerate(keys):
+        for k2 in keys[i + 1:]:
+            for v1 in _candidates(cond, k1):
+                for v2 in _candidates(cond, k2):
+                    trial = dict(fact)
+                    trial.update({k1: v1, k2: v2, C.unknown_key(k1): False, C.unknown_key(k2): False})
+                    if C.holds(cond, trial):
+                        named1 = tuple(c for c in _candidates(cond, k1) if c != _OTHER)
+                        named2 = tuple(c for c in _candidates(cond, k2) if c != _OTHER)
+                        out.append(f"{describe(Setting(k1, (v1,), named1), raw)} and "
+                                   f"{describe(Setting(k2, (v2,), named2), raw)}")
+                        if len(out) >= limit:
+                            return out
     return out
 
 
@@ -85,7 +108,11 @@ def describe(setting: Setting, raw: Mapping[str, Any]) -> str:
         return f"{names} is {member}" if setting.values == (True,) else f"{names} is not {member}"
     shown = [_value_text(key, v) for v in setting.values if v != _OTHER]
     if _OTHER in setting.values:
-        return f"{names} is none of {', '.join(shown)}" if shown else f"{names} is any value"
+        excluded = [_value_text(key, v) for v in setting.named if v not in setting.values]
+        if shown:
+            return f"{names} is one of {', '.join(shown)} or another value than {', '.join(excluded)}" \
+                if excluded else f"{names} is any value"
+        return f"{names} is none of {', '.join(excluded)}" if excluded else f"{names} is any value"
     if key.endswith("]"):
         return f"{names} starts with " + " or ".join(shown)
     return f"{names} is " + (shown[0] if len(shown) == 1 else "one of " + ", ".join(shown))
