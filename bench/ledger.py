@@ -33,7 +33,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from sanctions.ledger.store import LedgerLine, open_ledger  # noqa: E402
+from sanctions.ledger.backends import open_ledger  # noqa: E402
+
+from sanctions.ledger.store import LedgerLine  # noqa: E402
 
 CAP = "dprk.refined_petroleum.2397"
 
@@ -41,7 +43,8 @@ _RECORDER = """
 import sys, time
 sys.path.insert(0, {root!r})
 from decimal import Decimal
-from sanctions.ledger.store import LedgerLine, open_ledger
+from sanctions.ledger.backends import open_ledger
+from sanctions.ledger.store import LedgerLine
 target, w, n, start = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 with open_ledger(target) as led:
     while time.time() < start:

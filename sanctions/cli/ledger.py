@@ -90,7 +90,8 @@ def _audit_arg(p: Any, required: bool = False) -> None:
 
 
 def _open(target: str | None, prog: str, *, must_exist: bool = True) -> Any:
-    from sanctions.ledger.store import is_url, open_ledger
+    from sanctions.ledger.backends import open_ledger
+    from sanctions.ledger.store import is_url
 
     if not target:
         raise InvalidInput(f"{prog}: give --ledger PATH|URL (or set SANCTIONS_LEDGER)")

@@ -29,7 +29,8 @@ from sanctions.ledger import caps
 from sanctions.model import units
 from sanctions.exc import InvalidInput
 from sanctions.explain import Citation, Decision, Evidence, Finding
-from sanctions.ledger.store import LedgerBackend, open_ledger
+from sanctions.ledger.backends import open_ledger
+from sanctions.ledger.store import LedgerBackend
 from sanctions.model.records import Deal, Transfer
 from sanctions.rulebook import OUTCOME_RANK, Rule, Rulebook
 

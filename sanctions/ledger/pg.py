@@ -1,6 +1,6 @@
 """The PostgreSQL cap ledger: the same ledger as :class:`sanctions.ledger.store.Ledger`, on a server a team shares.
 
-Open it with :func:`sanctions.ledger.store.open_ledger` and a ``postgresql://user@host:port/db`` URL (the
+Open it with :func:`sanctions.ledger.backends.open_ledger` and a ``postgresql://user@host:port/db`` URL (the
 password is best left to ``PGPASSWORD`` or ``~/.pgpass``, so it is not on a command line). The tables live in
 their own schema, ``sanctions`` unless the URL says ``?schema=NAME``, created with the schema's versioned
 migrations on first use (under an advisory lock, so several first users cannot race).

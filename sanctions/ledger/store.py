@@ -2,7 +2,8 @@
 
 Two backends share this module's SQL and its guarantees: :class:`Ledger`, an SQLite file (the embedded
 default), and :class:`sanctions.ledger.pg.PgLedger`, a PostgreSQL database a team shares.
-:func:`open_ledger` picks one from a path or a ``postgresql://`` URL (a URL never becomes a file path).
+:func:`sanctions.ledger.backends.open_ledger` picks one from a path or a ``postgresql://`` URL (a URL never
+becomes a file path).
 
 A cap (the 500,000-barrel refined-petroleum allowance, the 2017 coal cap) is judged across shipments, so
 each line that counts is written here: cap id, period key, transfer id, item index, the quantity in the
@@ -61,7 +62,6 @@ __all__ = [
     "canonical_json",
     "content_hash",
     "is_url",
-    "open_ledger",
     "parse_period",
     "period_bounds",
     "period_for",
@@ -411,46 +411,6 @@ def is_postgres_url(target: str | os.PathLike[str]) -> bool:
 def redact(url: str) -> str:
     """A URL with its password replaced by ``***``, for messages."""
     return re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", url)
-
-
-def open_ledger(target: str | os.PathLike[str], **options: Any) -> LedgerBackend:
-    """Open the ledger named by ``target``: a ``postgresql://`` URL, or the path of an SQLite file.
-
-    A value that looks like a URL never becomes a file: an unknown scheme is refused.
-
-    Args:
-        target: ``postgresql://user@host:port/db`` (libpq URL; the password may come from ``PGPASSWORD`` or
-            ``~/.pgpass``), ``sqlite:///abs/path.db``, or a file path.
-        options: Passed to the backend (e.g. ``busy_timeout``, ``notify``).
-
-    Raises:
-        InvalidInput: for a URL of another scheme.
-        LedgerError: when the ledger cannot be opened (naming what to do).
-    """
-    if is_postgres_url(target):
-        from sanctions.ledger.pg import PgLedger
-
-        return PgLedger(str(target), **options)
-    if is_url(target):
-        text = str(target)
-        if text.lower().startswith("sqlite:///"):
-            return Ledger(text[len("sqlite://") :], **_sqlite_options(options))
-        raise InvalidInput(
-            f"unsupported ledger URL {redact(text)!r}",
-            problems=[
-                FieldProblem(
-                    "ledger",
-                    "unsupported URL scheme",
-                    redact(text),
-                    "use postgresql://user@host/db, sqlite:///path or a file path",
-                )
-            ],
-        )
-    return Ledger(target, **_sqlite_options(options))
-
-
-def _sqlite_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in options.items() if k in ("busy_timeout", "synchronous")}
 
 
 def _now() -> str:
@@ -1023,7 +983,8 @@ class Ledger(LedgerBackend):
         super().__init__()
         if is_url(path):
             raise InvalidInput(
-                f"{redact(str(path))!r} is a URL, not an SQLite file; use open_ledger() for URLs",
+                f"{redact(str(path))!r} is a URL, not an SQLite file; open URLs with "
+                "sanctions.ledger.backends.open_ledger()",
                 problems=[FieldProblem("ledger", "a URL is never a file path", redact(str(path)))],
             )
         self.path = Path(path)

@@ -99,7 +99,7 @@ def backend(request, tmp_path):
 
 @pytest.fixture
 def ledger(backend):
-    from sanctions.ledger.store import open_ledger
+    from sanctions.ledger.backends import open_ledger
 
     with open_ledger(backend()) as led:
         yield led

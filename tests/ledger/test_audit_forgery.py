@@ -20,7 +20,8 @@ import pytest
 from support import FIXTURES, ROOT, SHARED
 from sanctions.exc import AuditError
 from sanctions.ledger import audit
-from sanctions.ledger.store import canonical_json, open_ledger
+from sanctions.ledger.backends import open_ledger
+from sanctions.ledger.store import canonical_json
 
 KEY = b"0123456789abcdef0123456789abcdef"
 UN_NEW = SHARED / "data" / "un_sc_consolidated_2026-05-08.xml"

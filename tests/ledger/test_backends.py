@@ -15,7 +15,8 @@ import pytest
 from support import ROOT
 from sanctions.exc import InvalidInput, LedgerError
 from sanctions.ledger import audit
-from sanctions.ledger.store import SCHEMA_VERSION, Ledger, LedgerLine, is_url, open_ledger
+from sanctions.ledger.backends import open_ledger
+from sanctions.ledger.store import SCHEMA_VERSION, Ledger, LedgerLine, is_url
 
 KEY = b"k" * 32
 
@@ -73,7 +74,7 @@ def test_postgresql_schema_is_versioned_and_a_newer_one_is_refused(pg_server):
 
 def test_concurrent_first_openers_migrate_once(pg_server):
     url = pg_server.fresh()
-    code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from sanctions.ledger.store import open_ledger; " \
+    code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from sanctions.ledger.backends import open_ledger; " \
            f"open_ledger({url!r}).close()"
     procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE) for _ in range(4)]
     for p in procs:

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from support import FIXTURES, ROOT, run_cli
-from sanctions.ledger.store import LedgerLine, open_ledger
+from sanctions.ledger.backends import open_ledger
+from sanctions.ledger.store import LedgerLine
 
 CAP = "dprk.refined_petroleum.2397"
 
@@ -43,7 +44,7 @@ _ROUNDS_WORKER = textwrap.dedent('''
     sys.path.insert(0, {root!r})
     from sanctions.engine import Engine
     from sanctions.ledger.capcheck import judge
-    from sanctions.ledger.store import open_ledger
+    from sanctions.ledger.backends import open_ledger
     {diesel}
     target, sync, w, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     engine = Engine(evaluator="reference")
@@ -135,7 +136,8 @@ _RECORDER = textwrap.dedent('''
     import sys
     sys.path.insert(0, {root!r})
     from decimal import Decimal
-    from sanctions.ledger.store import LedgerLine, open_ledger
+    from sanctions.ledger.backends import open_ledger
+    from sanctions.ledger.store import LedgerLine
     target, w, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     with open_ledger(target) as ledger:
         for i in range(n):
@@ -168,7 +170,8 @@ _KILLED = textwrap.dedent('''
     import sys, time
     sys.path.insert(0, {root!r})
     from decimal import Decimal
-    from sanctions.ledger.store import LedgerLine, open_ledger
+    from sanctions.ledger.backends import open_ledger
+    from sanctions.ledger.store import LedgerLine
     ledger = open_ledger(sys.argv[1])
     def work():
         ledger.total("cap.a", "2018")  # takes the cap's lock
@@ -198,7 +201,8 @@ def test_kill_9_of_a_recorder_mid_transaction(backend, tmp_path):
         import sys
         sys.path.insert(0, {str(ROOT)!r})
         from decimal import Decimal
-        from sanctions.ledger.store import LedgerLine, open_ledger
+        from sanctions.ledger.backends import open_ledger
+        from sanctions.ledger.store import LedgerLine
         with open_ledger({target!r}) as ledger:
             assert ledger.history("doomed") == []
             assert ledger.total("cap.a", "2018") == 5
