@@ -264,6 +264,61 @@ def test_a_rule_cannot_be_both_replaced_and_supplemented(tmp_path):
         load_rulebook(tmp_path, include_builtin=False)
 
 
+VESSEL_RULE = """\
+id: test.designated_vessel.services
+regime: TEST
+title: Services to a designated vessel
+description: A measure on designated vessels.
+direction: vessel_transport
+legal_basis:
+  - {resolution: 2321 (2016), paragraph: OP9, adopted: 2016-11-30, source: https://example.org, verified: false}
+in_force: {from: 2016-11-30}
+outcome: prohibited
+when: {op: eq, field: transfer.designated_vessel, value: true}
+explanation: "{transfer.vessel} is a designated vessel."
+"""
+
+HIT = {"role": "vessel", "vessel": "Chon Ma San", "designated_name": "CHON MA SAN", "imo": "8660313",
+       "designated_on": "2018-03-30", "basis": "1718 Committee", "matched_on": "imo", "score": 100.0,
+       "verified": True, "in_force_on_date": True, "committee_designated": True, "owner_listed": False,
+       "explanation": "IMO 8660313 matches"}
+
+
+def test_a_designated_vessel_hit_becomes_a_finding_citing_the_listing(tmp_path):
+    from sanctions.rulebook import load_rulebook
+    from sanctions.screening.screen import Screening
+
+    (tmp_path / "vessel.yaml").write_text(VESSEL_RULE)
+    engine = Engine(load_rulebook(tmp_path, include_builtin=False), evaluator="reference")
+    t = parse_input({**BASE, "kind": "vessel_services",
+                     "vessel": {"name": "Chon Ma San", "imo": "8660313", "flag": "KP"}})
+    scr = Screening(edition={"edition": "test"}, vessel_hits={"t": [HIT]})
+    d = scr.annotate(engine.check(t, screening=scr))
+    (f,) = d.findings
+    assert f.rule_id == "test.designated_vessel.services" and f.outcome == "prohibited"
+    assert f.related["vessel_listings"][0]["imo"] == "8660313"
+    assert any(e.field == "transfer.designated_vessel" for e in f.evidence)
+    assert not engine.check(t).findings, "without screening the vessel is not known to be designated"
+
+
+def test_every_builtin_measure_on_designated_vessels_fires_on_a_hit(engine):
+    """Whatever measures on designated vessels the rulebook has, a hit fires each that applies, with the listing."""
+    from sanctions.screening.screen import Screening
+
+    on_vessels = {r.id for r in engine.rulebook.rules.values()
+                  if "transfer.designated_vessel" in r.keys and r.spec.examples.get("fires")}
+    scr = Screening(edition={"edition": "test"}, vessel_hits={"t": [HIT]})
+    for rule_id in sorted(on_vessels):
+        from sanctions.rulebook.examples import BASE as EXAMPLE_BASE, merge
+
+        for i, case in enumerate(engine.rulebook.rules[rule_id].spec.examples["fires"]):
+            t = parse_input({**merge(EXAMPLE_BASE, case), "id": "t"})
+            d = scr.annotate(engine.check(t, screening=scr))
+            fired = [f for f in d.findings if f.rule_id == rule_id]
+            assert fired, f"{rule_id} fires example {i} made no finding on a designated-vessel hit"
+            assert all(f.related["vessel_listings"][0]["imo"] == "8660313" for f in fired)
+
+
 def test_unknowns_give_byte_identical_decisions(engine):
     t = parse_input(STS)
     assert to_json(engine.check(t)) == to_json(engine.check(t))
