@@ -33,6 +33,12 @@ Rulesets
     ``eq`` is written ``{"k1": 4}``, the others ``$neq``, ``$lt``, ``$lte``, ``$gt``, ``$gte``. The regex
     operator ``$mt`` (broken) and existence tests (``$ex`` on ``sid`` hangs) are never used.
 
+Unknown values
+    Three-valued facts reach this adapter as ordinary patterns (a rule's *must* and *could* patterns, see
+    :mod:`sanctions.evaluate.compiled`) over ordinary boolean keys (``"?" + key``, ``"?*"``): they are renamed
+    and rank-coded like every other key, so no new native behaviour is used. They add patterns and properties,
+    which the sharding below accounts for like any others.
+
 Catch-all
     Every fact carries ``"c": 1`` and every ruleset has the rule ``ca`` (``{"m": {"c": 1}}``, a no-op
     callback) that every fact matches and fires, so no fact is ever unhandled: an unhandled fact makes
