@@ -345,3 +345,14 @@ def test_schema_documents_every_unknown_and_precision_form_with_an_example(tmp_p
     assert "unknown" in defs["Party"]["properties"]["country"]["examples"]
     assert "2017" in defs["Transfer"]["properties"]["date"]["examples"]
     assert "precision" in defs["CoarseDate"]["properties"]
+
+
+def test_the_flat_batch_layout_keeps_coarse_dates_and_unknowns():
+    from sanctions.batch.formats import _transfer_from_rows, flatten
+
+    t = parse_transfer({**BASE, "date": "2019-09", "supplier": {"name": "X", "country": "unknown"},
+                        "vessel": {"name": "V", "flag": "unknown"}, "items": [{"description": "d"}]})
+    rows = flatten(t.model_dump(mode="json"))
+    assert (rows[0]["date_start"], rows[0]["date_end"]) == ("2019-09", None)
+    back = parse_transfer(_transfer_from_rows(rows))
+    assert back.date == t.date and back.supplier.country == "unknown" and back.vessel.flag == "unknown"

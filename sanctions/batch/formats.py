@@ -317,6 +317,8 @@ def flatten(subject: dict[str, Any]) -> list[dict[str, Any]]:
     t = subject
     date = t.get("date")
     start, end = (date.get("start"), date.get("end")) if isinstance(date, dict) else (date, None)
+    if isinstance(date, dict) and date.get("precision") in ("year", "month"):  # a coarse date keeps its precision
+        start, end = str(start)[:4 if date["precision"] == "year" else 7], None
     head: dict[str, Any] = {c: None for c in FLAT_COLUMNS}
     head.update({"transfer_id": t.get("id"), "date_start": start, "date_end": end, "kind": t.get("kind"),
                  "purpose": t.get("purpose"), "origin_country": t.get("origin_country"),
