@@ -419,6 +419,15 @@ class _FileStore:
             parts.pop()
         return parts, complete
 
+    def first_line(self) -> bytes:
+        try:
+            with open(self.file, "rb") as f:
+                return f.readline().rstrip(b"\n")
+        except FileNotFoundError:
+            raise AuditError(f"{self.file}: no audit log here") from None
+        except OSError as err:
+            raise _os_advice(self.file, err, "read") from None
+
     def head(self) -> str | None:
         try:
             return _head_path(self.file).read_text(encoding="utf-8")
@@ -473,6 +482,10 @@ class _PgStore:
 
     def lines(self) -> tuple[list[bytes], bool]:
         return [r[0].encode("utf-8") for r in self.db._read("SELECT line FROM audit_log ORDER BY seq")], True
+
+    def first_line(self) -> bytes:
+        rows = self.db._read("SELECT line FROM audit_log ORDER BY seq LIMIT 1")
+        return rows[0][0].encode("utf-8") if rows else b""
 
     def head(self) -> str | None:
         rows = self.db._read("SELECT line FROM audit_head WHERE id = 1")
@@ -642,9 +655,13 @@ def log_id(path: str | os.PathLike[str]) -> str | None:
     It does not change when the log is moved (exported and imported), so heads anchored in a ledger follow
     the log.
     """
-    for entry in entries(path):
-        return entry.entry_hash
-    return None
+    first = _store(path).first_line()
+    if not first:
+        return None
+    try:
+        return str(json.loads(first)["entry_hash"])
+    except (ValueError, KeyError, TypeError):
+        raise AuditError(f"{redact(str(path))}: line 1 is not an audit entry; run verify") from None
 
 
 def head(path: str | os.PathLike[str], *, key: bytes | None = None) -> dict[str, Any]:

@@ -24,7 +24,8 @@ def open_ledger(target: str | os.PathLike[str], **options: Any) -> LedgerBackend
     Args:
         target: ``postgresql://user@host:port/db`` (libpq URL; the password may come from ``PGPASSWORD`` or
             ``~/.pgpass``), ``sqlite:///abs/path.db``, or a file path.
-        options: Passed to the backend (e.g. ``busy_timeout``, ``notify``).
+        options: Passed to the backend that takes them (SQLite: ``busy_timeout``, ``synchronous``;
+            PostgreSQL: ``connect_timeout``, ``reconnect_timeout``, ``notify``); the other's are ignored.
 
     Raises:
         InvalidInput: for a URL of another scheme.
@@ -33,7 +34,7 @@ def open_ledger(target: str | os.PathLike[str], **options: Any) -> LedgerBackend
     if is_postgres_url(target):
         from sanctions.ledger.pg import PgLedger
 
-        return PgLedger(str(target), **options)
+        return PgLedger(str(target), **{k: v for k, v in options.items() if k in _PG_OPTIONS})
     if is_url(target):
         text = str(target)
         if text.lower().startswith("sqlite:///"):
@@ -50,6 +51,9 @@ def open_ledger(target: str | os.PathLike[str], **options: Any) -> LedgerBackend
             ],
         )
     return Ledger(target, **_sqlite_options(options))
+
+
+_PG_OPTIONS = ("connect_timeout", "reconnect_timeout", "notify")
 
 
 def _sqlite_options(options: Mapping[str, Any]) -> dict[str, Any]:

@@ -146,7 +146,6 @@ class PgLedger(LedgerBackend):
         connect_timeout: float = 10.0,
         reconnect_timeout: float = 60.0,
         notify: Callable[[str], None] | None = None,
-        busy_timeout: float | None = None,
     ) -> None:
         super().__init__()
         try:

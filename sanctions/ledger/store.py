@@ -558,11 +558,15 @@ class LedgerBackend:
         except Exception:  # the connection may be gone; the server rolls back on its own then
             pass
 
+    def _plain(self, fn: Callable[[], Any]) -> Any:
+        """Run a read outside any write transaction (PostgreSQL: as a transaction, for its retries)."""
+        return self.atomic(fn)
+
     def _read(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Rows of a query; outside a transaction, retried like a transaction."""
+        """Rows of a query, in the current transaction or on their own."""
         if self._depth:
             return [tuple(r) for r in self._exec(sql, args).fetchall()]
-        return self.atomic(lambda: [tuple(r) for r in self._exec(sql, args).fetchall()])  # type: ignore[no-any-return]
+        return self._plain(lambda: [tuple(r) for r in self._exec(sql, args).fetchall()])  # type: ignore[no-any-return]
 
     # -- writes ----------------------------------------------------------------------------------------------
 
@@ -724,12 +728,11 @@ class LedgerBackend:
             sql += " AND transfer_id != ?"
             args += (exclude,)
 
-        def work() -> tuple[Any, ...]:
-            if self._depth:
-                self._lock(f"cap:{cap_id}:{period}")
-            return tuple(self._exec(sql, args).fetchone())
-
-        micro, n = work() if self._depth else self.atomic(work)
+        if self._depth:  # an assessment: the cap and period stay locked until the transaction ends
+            self._lock(f"cap:{cap_id}:{period}")
+            micro, n = self._exec(sql, args).fetchone()
+        else:
+            micro, n = self._plain(lambda: tuple(self._exec(sql, args).fetchone()))
         return _from_micro(micro), int(n)
 
     def totals(
@@ -1034,6 +1037,13 @@ class Ledger(LedgerBackend):
     def _rollback(self) -> None:
         if self._db.in_transaction:
             self._db.execute("ROLLBACK")
+
+    def _plain(self, fn: Callable[[], Any]) -> Any:
+        # WAL readers need no lock: a read outside a write transaction must not take the write lock
+        try:
+            return fn()
+        except sqlite3.DatabaseError as err:
+            raise self._translate(err) from None
 
     def _translate(self, err: BaseException) -> BaseException:
         if isinstance(err, sqlite3.DatabaseError):

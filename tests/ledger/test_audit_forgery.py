@@ -316,3 +316,31 @@ def test_item_13_damaged_sqlite_pages_exit_2_and_say_what_to_do(tmp_path):
         assert p.returncode == 2, (args, p.stderr)
         assert "damaged" in p.stderr or "not a usable ledger" in p.stderr, p.stderr
         assert "backup" in p.stderr and "internal error" not in p.stderr, p.stderr
+
+
+# ------------------------------------------------------------------------------------------------------------
+# the same checks on a log kept in PostgreSQL
+# ------------------------------------------------------------------------------------------------------------
+
+
+def test_postgresql_log_detects_edits_forgeries_and_truncation(pg_server, tmp_path):
+    url = pg_server.fresh()
+    for i in range(5):
+        audit.append(url, input={"id": i}, result={"verdict": "clear"}, rulebook_hash="r", evaluator="e", key=KEY)
+    assert audit.verify(url, key=KEY).ok
+    with open_ledger(url) as db:
+        anchored = audit.anchor(url, db, key=KEY)
+        assert anchored["seq"] == 5 and anchored["log_id"] == audit.log_id(url)
+        # an edited row whose hashes are recomputed without the key
+        rows = [json.loads(r[0]) for r in db._read("SELECT line FROM audit_log ORDER BY seq")]
+        rows[2]["result"] = {"verdict": "prohibited"}
+        forged = _forge(rows)
+        db.atomic(lambda: [db._exec("UPDATE audit_log SET line = ? WHERE seq = ?", (line, n))
+                           for n, line in enumerate(forged, 1)])
+        r = audit.verify(url, key=KEY)
+        assert not r.ok and r.first_bad_seq == 3 and "MAC does not match" in r.reason
+        # the last two rows and the head row deleted
+        db.atomic(lambda: (db._exec("DELETE FROM audit_log WHERE seq > 3"), db._exec("DELETE FROM audit_head")))
+        r = audit.verify(url, key=KEY, anchors=db)
+        reasons = " ".join(p.reason for p in r.problems)
+        assert "audit_head row is missing" in reasons and "the ledger anchored entry 5" in reasons

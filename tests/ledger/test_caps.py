@@ -10,7 +10,6 @@ from pydantic import ValidationError
 
 from sanctions.ledger.caps import CapInput, CapSpec, assess
 from sanctions.exc import InvalidInput
-from sanctions.ledger.store import Ledger
 from sanctions.model.records import Money, Quantity
 
 D = dt.date
@@ -63,12 +62,6 @@ def q(value, unit="barrels"):
 
 def tr(tid, date):
     return {"id": tid, "date": date}
-
-
-@pytest.fixture
-def ledger(tmp_path):
-    with Ledger(tmp_path / "l.db") as led:
-        yield led
 
 
 def record(ledger, tid, date, cap, amounts):

@@ -139,7 +139,8 @@ _RECORDER = textwrap.dedent('''
     from sanctions.ledger.backends import open_ledger
     from sanctions.ledger.store import LedgerLine
     target, w, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    with open_ledger(target) as ledger:
+    # NORMAL: survives a killed process (tested below), fsyncs less; the CI budget is 2 cores
+    with open_ledger(target, synchronous="NORMAL") as ledger:
         for i in range(n):
             t = {{"id": f"w{{w}}-{{i}}", "date": "2018-03-01"}}
             ledger.record(t, [LedgerLine("cap.a", "2018", 0, Decimal("1.5"), "barrels", Decimal("1.5"), "barrels")])
