@@ -34,7 +34,6 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 from sanctions.ledger.backends import open_ledger  # noqa: E402
-
 from sanctions.ledger.store import LedgerLine  # noqa: E402
 
 CAP = "dprk.refined_petroleum.2397"

@@ -25,12 +25,12 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sanctions.ledger import caps
-from sanctions.model import units
 from sanctions.exc import InvalidInput
 from sanctions.explain import Citation, Decision, Evidence, Finding
+from sanctions.ledger import caps
 from sanctions.ledger.backends import open_ledger
 from sanctions.ledger.store import LedgerBackend
+from sanctions.model import units
 from sanctions.model.records import Deal, Transfer
 from sanctions.rulebook import OUTCOME_RANK, Rule, Rulebook
 

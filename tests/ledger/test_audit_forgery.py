@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from support import FIXTURES, ROOT, SHARED
+
 from sanctions.exc import AuditError
 from sanctions.ledger import audit
 from sanctions.ledger.backends import open_ledger

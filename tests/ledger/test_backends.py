@@ -11,8 +11,8 @@ import sys
 from decimal import Decimal
 
 import pytest
-
 from support import ROOT
+
 from sanctions.exc import InvalidInput, LedgerError
 from sanctions.ledger import audit
 from sanctions.ledger.backends import open_ledger
