@@ -32,6 +32,9 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
+from importlib import resources
+
+import yaml
 from rapidfuzz import fuzz
 
 from sanctions.exc import FieldProblem, InvalidInput, ListError
@@ -67,6 +70,7 @@ EVIDENCE_POINTS: dict[str, float] = {
     "country_mismatch": -10.0,     # the entry has countries and none agrees
     "kind_mismatch": -25.0,        # an individual's name matched against an entity, or vice versa
     "low_quality_alias": -5.0,     # the UN marks the alias "Low": possibly not enough on its own
+    "common_names_only": -8.0,     # only very common given names agree; the rest of the name differs
 }
 """Points each kind of evidence adds to or takes from the name score. Absence of information (no date
 of birth given, or none on the list) moves nothing."""
@@ -131,7 +135,7 @@ class Evidence:
     """One piece of evidence beyond the name, and what it did to the score.
 
     Attributes:
-        feature: ``birth_date``, ``country``, ``kind`` or ``alias_quality``.
+        feature: ``birth_date``, ``country``, ``kind``, ``alias_quality`` or ``common_names_only``.
         effect: Points added (positive) or removed (negative); 0 for information only.
         query_value: What the caller gave.
         list_value: What the list says.
@@ -344,6 +348,37 @@ def _evidence(
     return out
 
 
+def _words(norm: NormalisedName) -> list[str]:
+    """The canonical form of each written word (its canonical tokens joined)."""
+    out, i = [], 0
+    for n in norm.groups:
+        out.append("".join(norm.tokens[i:i + n]))
+        i += n
+    return [w for w in out if w]
+
+
+@lru_cache(maxsize=1)
+def _common_given_names() -> frozenset[str]:
+    data = yaml.safe_load(resources.files("sanctions").joinpath("data", "names_transliteration.yaml")
+                          .read_text(encoding="utf-8"))
+    return frozenset(data.get("common_given_names", ()))
+
+
+def _common_names_only(query: NormalisedName, listed: NormalisedName) -> list[Evidence]:
+    """Points off when the two names agree exactly only in very common given names (Muhammad, Ibrahim, ...)
+    and the rest of each name differs clearly: "Ibrahim al-Ansari" is not "Ibrahim al-Asiri"."""
+    q, lst = _words(query), _words(listed)
+    shared = set(q) & set(lst)
+    rest_q = " ".join(sorted(w for w in q if w not in shared))
+    rest_l = " ".join(sorted(w for w in lst if w not in shared))
+    if not shared or not shared <= _common_given_names() or not rest_q or not rest_l:
+        return []
+    if fuzz.ratio(rest_q, rest_l) >= 85:
+        return []
+    return [Evidence("common_names_only", EVIDENCE_POINTS["common_names_only"], rest_q, rest_l,
+                     f"only common given names agree ({', '.join(sorted(shared))}); the rest differs")]
+
+
 # -------------------------------------------------------------------------------------- index
 
 
@@ -442,6 +477,8 @@ class ScreeningIndex:
             if name_score + _MAX_BONUS < threshold or name_score == 0.0:
                 continue
             evidence = _evidence(cand.entry, cand.quality, kind=kind, country=country, birth_date=birth_date)
+            if not entity:
+                evidence += _common_names_only(query, cand.norm)
             score = max(0.0, min(100.0, name_score + sum(ev.effect for ev in evidence)))
             if score < threshold:
                 continue

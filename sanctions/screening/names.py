@@ -47,6 +47,9 @@ class _Tables:
     company_forms: frozenset[str]
     titles: frozenset[str]
     not_romanised: frozenset[str] = frozenset()  # words that look Korean-shaped but are not
+    dropped: frozenset[str] = frozenset()  # canonical tokens removed after transliteration (the article "al")
+    form_phrases: tuple[tuple[str, ...], ...] = ()  # multi-word company forms ("joint venture"), longest first
+    country_qualifiers: tuple[tuple[str, ...], ...] = ()  # trailing "of (the) ..." country phrases, longest first
 
 
 def _load_yaml(name: str) -> Any:
@@ -66,6 +69,8 @@ def _tables() -> _Tables:
         variants[canonical] = canonical
         for s in spellings:
             variants[s] = canonical
+    translit = _load_yaml("names_transliteration.yaml")
+    _merge_transliteration(variants, translit)
     rules = rom["rules"]
     shape = rom["syllable_shape"]
 
@@ -79,10 +84,34 @@ def _tables() -> _Tables:
         vowel=tuple((a, b) for a, b in rules["vowel"]),
         final=tuple((a, b) for a, b in rules["final"]),
         syllable=syllable,
-        company_forms=frozenset(forms["company_forms"]),
+        company_forms=frozenset(f for f in forms["company_forms"] if " " not in f),
         not_romanised=frozenset(rom.get("not_romanised", ())),
         titles=frozenset(forms["titles"]),
+        form_phrases=_phrases(f for f in forms["company_forms"] if " " in f),
+        country_qualifiers=_phrases(forms.get("country_qualifiers", ())),
+        dropped=frozenset(translit.get("dropped", ())),
     )
+
+
+def _phrases(items: Iterable[str]) -> tuple[tuple[str, ...], ...]:
+    return tuple(sorted((tuple(i.split()) for i in items), key=len, reverse=True))
+
+
+def _merge_transliteration(variants: dict[str, str], data: Any) -> None:
+    """Add the Arabic, Persian, Somali and Russian spellings (names_transliteration.yaml) to ``variants``.
+
+    Raises:
+        ValueError: when a spelling already stands for another canonical form (here or in the Korean table).
+    """
+    for section in ("particles", "tokens"):
+        for canonical, spellings in (data.get(section) or {}).items():
+            for s in [canonical, *spellings]:
+                if not isinstance(s, str):
+                    raise ValueError(f"names_transliteration.yaml: {section}.{canonical}: quote {s!r}")
+                if variants.get(s, canonical) != canonical:
+                    raise ValueError(f"names_transliteration.yaml: {s!r} is a spelling of {variants[s]!r} and of "
+                                     f"{canonical!r}")
+                variants[s] = canonical
 
 
 # ---------------------------------------------------------------------------------- normalisation
@@ -206,7 +235,7 @@ def _romanise_token(token: str) -> tuple[tuple[str, ...], str]:
     t = _tables()
     if token in t.variants:
         canon = t.variants[token]
-        return (canon,), ("" if canon == token else "table")
+        return tuple(canon.split()), ("" if canon == token else "table")
     if not token.isascii() or not token.isalpha() or token in t.not_romanised:
         return (token,), ""
     syllables = _split_syllables(token)
@@ -257,6 +286,10 @@ def normalise(name: str, *, kind: EntryKind | None = None) -> NormalisedName:
         if parts:
             words.append(parts)
     removed: list[str] = []
+    if kind == "entity":
+        words, dropped = _drop_phrases(words, t)
+        if dropped:
+            steps.append("removed " + "; ".join(dropped))
     drop = t.company_forms if kind == "entity" else t.titles if kind == "individual" else frozenset()
     if drop:
         kept = [w for w in words if not (len(w) == 1 and _droppable(w[0], drop, fuzzy=kind == "entity"))]
@@ -268,10 +301,24 @@ def normalise(name: str, *, kind: EntryKind | None = None) -> NormalisedName:
     tokens: list[str] = []
     groups: list[int] = []
     subs: list[Substitution] = []
+    # the article: a word of its own ("al Qaida") or a part of a hyphenated word ("al-Qaida"), dropped from the
+    # words too, so that the compact spelling compared later does not keep it either
+    def article(tok: str) -> bool:
+        canon = _romanise_token(tok)[0]
+        return bool(canon) and set(canon) <= t.dropped
+
+    arts = [p for w in words for p in w if article(p)]
+    if arts and any(not article(p) for w in words for p in w):
+        steps.append("dropped the article: " + ", ".join(arts))
+        words = [kept for w in words if (kept := [p for p in w if not article(p)])]
     for word in words:
         count = 0
         for tok in word:
             canon, rule = _romanise_token(tok)
+            kept = tuple(c for c in canon if c not in t.dropped)
+            if kept != canon and (kept or len(word) > 1):
+                subs.append(Substitution(tok, " ".join(kept), "dropped the article"))
+                canon, rule = kept, ""
             tokens.extend(canon)
             count += len(canon)
             if rule:
@@ -279,6 +326,36 @@ def normalise(name: str, *, kind: EntryKind | None = None) -> NormalisedName:
         groups.append(count)
     return NormalisedName(name, tuple(tokens), tuple(steps), tuple(subs), tuple(removed),
                           tuple("".join(w) for w in words), tuple(groups))
+
+
+def _drop_phrases(words: list[list[str]], t: _Tables) -> tuple[list[list[str]], list[str]]:
+    """Remove multi-word company forms anywhere, and a trailing country qualifier ("of the DPRK") when two or
+    more words remain; returns the words left and what was removed, for the explanation."""
+    flat = [" ".join(w) for w in words]
+    dropped: list[str] = []
+    for phrase in t.form_phrases:
+        n = len(phrase)
+        i = 0
+        while i + n <= len(flat):
+            if tuple(flat[i:i + n]) == phrase and len(flat) - n >= 1:
+                dropped.append("company form: " + " ".join(phrase))
+                del flat[i:i + n]
+                del words[i:i + n]
+            else:
+                i += 1
+    for phrase in t.country_qualifiers:
+        n = len(phrase)
+        for lead in (("of", "the"), ("of",)):
+            k = len(lead) + n
+            if len(flat) - k >= 2 and tuple(flat[-k:]) == lead + phrase:
+                dropped.append("country qualifier: " + " ".join(lead + phrase))
+                del flat[-k:]
+                del words[-k:]
+                break
+        else:
+            continue
+        break
+    return words, dropped
 
 
 def _droppable(token: str, drop: frozenset[str], *, fuzzy: bool) -> bool:
