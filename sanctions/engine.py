@@ -301,7 +301,7 @@ class Engine:
         cits = self._cites[rule.id]
         duty = None
         if spec.duty:
-            due = f.transfer.end + dt.timedelta(days=spec.duty.within_days) if spec.duty.within_days is not None else None
+            due = _due(f.transfer.end, spec.duty.within_days) if spec.duty.within_days is not None else None
             duty = Duty(who=spec.duty.who, to=spec.duty.to, what=spec.duty.what, due=due)
         # model_construct: every value here is built by the engine from validated models (no user input
         # reaches it unvalidated), so pydantic's validation would only repeat work on the hot path.
@@ -624,3 +624,12 @@ def _regime_notes(rulebook: Rulebook, findings: Sequence[Finding], considered: S
         if caveat:
             notes.append(f"{rid}: {' '.join(caveat.split())}")
     return notes
+
+
+def _due(end: dt.date, within_days: int) -> dt.date:
+    """The due date of a duty; a date the calendar cannot hold (past 9999-12-31) is clamped to its last day,
+    which is earlier than the true due date and so never late."""
+    try:
+        return end + dt.timedelta(days=within_days)
+    except OverflowError:
+        return dt.date.max

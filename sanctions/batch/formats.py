@@ -247,8 +247,9 @@ def _transfer_from_rows(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return t
 
 
-def _group(rows: Iterable[tuple[int, dict[str, Any]]], source: str) -> Iterator[Record]:
-    """Consecutive rows with the same transfer_id -> one record (line of its first row)."""
+def _group(rows: Iterable[tuple[int, Any]], source: str) -> Iterator[Record]:
+    """Consecutive rows with the same transfer_id -> one record (line of its first row); an error passes
+    through as its own record."""
     current: list[dict[str, Any]] = []
     first_line = 0
     tid: Any = object()
@@ -256,12 +257,20 @@ def _group(rows: Iterable[tuple[int, dict[str, Any]]], source: str) -> Iterator[
     def flush() -> Record:
         try:
             return first_line, _transfer_from_rows(current)
+        except (ValueError, TypeError, OverflowError) as err:  # a cell of a type the layout does not take
+            return first_line, InvalidTransfer(f"the row cannot be read: {err}", source=source, record=first_line)
         except _FlatError as err:
             return first_line, InvalidTransfer(str(err), source=source, record=first_line,
                                                problems=[FieldProblem("transfer_id", str(err), current[0].get(
                                                    "transfer_id"))])
 
     for line, row in rows:
+        if isinstance(row, InvalidInput):
+            if current:
+                yield flush()
+            current, tid = [], object()
+            yield line, row
+            continue
         row = {k: _cell(v) for k, v in row.items() if k is not None}
         if current and row.get("transfer_id") == tid and tid is not None:
             current.append(row)
@@ -273,28 +282,85 @@ def _group(rows: Iterable[tuple[int, dict[str, Any]]], source: str) -> Iterator[
         yield flush()
 
 
+CSV_FIELD_LIMIT = 64 * 1024 * 1024
+"""The longest CSV field read (64 MiB, the size limit of a record); a longer one is reported, not read."""
+
+
 def read_csv(f: IO[str], source: str) -> Iterator[Record]:
-    """Records of a flat-layout CSV file (text mode, ``newline=''``)."""
-    reader = csv.DictReader(f)
-    unknown = [c for c in (reader.fieldnames or []) if c not in FLAT_COLUMNS]
+    """Records of a flat-layout CSV file (text mode, ``newline=''``).
+
+    A row with fewer or more fields than the header, a quoted field that is never closed, a field longer
+    than :data:`CSV_FIELD_LIMIT` or a malformed quote is reported as an error record naming its line; the
+    rows after it are still read.
+    """
+    # The csv module's default limit (131,072 characters) is process-wide; raise it to the record limit so
+    # that a long notes cell is judged, and a field past even that becomes a per-row error.
+    if csv.field_size_limit() < CSV_FIELD_LIMIT:
+        csv.field_size_limit(CSV_FIELD_LIMIT)
+    reader = csv.reader(f, strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as err:
+        raise InvalidInput(f"the CSV header cannot be read: {err}", source=source, record=1) from None
+    header = [h.strip() for h in header]
+    unknown = [c for c in header if c not in FLAT_COLUMNS]
     if unknown:
         raise InvalidInput(f"unknown columns in {source}: {', '.join(unknown)}", source=source, record=1,
-                           problems=[FieldProblem(c, "unknown column", None) for c in unknown])
+                           problems=[FieldProblem(c, "unknown column", None, _nearest_column(c))
+                                     for c in unknown])
+    dupes = sorted({c for c in header if header.count(c) > 1})
+    if dupes:
+        raise InvalidInput(f"columns named twice in {source}: {', '.join(dupes)}", source=source, record=1)
 
-    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
-        line = reader.line_num + 1
-        for row in reader:
-            yield line, row
+    def rows() -> Iterator[tuple[int, Any]]:
+        while True:
             line = reader.line_num + 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as err:
+                msg = str(err)
+                if "unexpected end of data" in msg:
+                    msg = (f"a quoted field opened on line {line} is never closed (lines {line} to "
+                           f"{reader.line_num}, the end of the file, are inside it)")
+                elif "field larger than field limit" in msg:
+                    msg = f"a field is longer than {CSV_FIELD_LIMIT // (1024 * 1024)} MiB"
+                else:
+                    msg = f"malformed CSV: {msg}"
+                yield line, InvalidTransfer(msg, source=source, record=line)
+                continue
+            if not cells or (len(cells) == 1 and not cells[0].strip() and len(header) > 1):
+                continue  # a blank line
+            if len(cells) != len(header):
+                yield line, InvalidTransfer(
+                    f"the row has {len(cells)} field{'s' if len(cells) != 1 else ''}, the header "
+                    f"{len(header)}", source=source, record=line,
+                    problems=[FieldProblem("", "a field is missing, or an unquoted comma adds one", None)])
+                continue
+            yield line, dict(zip(header, cells))
 
     yield from _group(rows(), source)
 
 
+def _nearest_column(name: str) -> str:
+    import difflib
+
+    near = difflib.get_close_matches(name.strip().lower(), FLAT_COLUMNS, n=2, cutoff=0.6)
+    return f"did you mean {' or '.join(repr(c) for c in near)}?" if near else ""
+
+
 def read_parquet(path: str | Path, source: str, progress: Any = None) -> Iterator[Record]:
     """Records of a flat-layout Parquet file, read one row group at a time."""
-    import pyarrow.parquet as pq
-
-    pf = pq.ParquetFile(path)
+    pq = _pyarrow_parquet("reading Parquet input")
+    try:
+        pf = pq.ParquetFile(path)
+    except OSError as err:
+        raise InvalidInput(f"cannot read: {err.strerror or err}", source=source) from None
+    except Exception as err:  # pyarrow's ArrowInvalid and kin: not a Parquet file
+        raise InvalidInput(f"not a Parquet file ({err})", source=source) from None
     unknown = [c for c in pf.schema_arrow.names if c not in FLAT_COLUMNS]
     if unknown:
         raise InvalidInput(f"unknown columns in {source}: {', '.join(unknown)}", source=source,
@@ -391,10 +457,20 @@ class _CommittedJsonlWriter:
         self.f.close()
 
 
+def _pyarrow_parquet(what: str) -> Any:
+    """``pyarrow.parquet``, or an :class:`InvalidInput` saying how to install it (it is an optional extra)."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise InvalidInput(f"{what} needs pyarrow, which is not installed: pip install 'sanctions[batch]' "
+                           "(or pip install pyarrow), or use JSON Lines or CSV") from None
+    return pq
+
+
 class _ParquetWriter:
     def __init__(self, out: str | Path) -> None:
+        pq = _pyarrow_parquet("writing Parquet output")
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         self.pa = pa
         self.schema = pa.schema([("line", pa.int64()), ("transfer_id", pa.string()), ("verdict", pa.string()),
