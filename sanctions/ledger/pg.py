@@ -249,7 +249,7 @@ class PgLedger(LedgerBackend):
         if isinstance(err, errors.SerializationFailure | errors.DeadlockDetected) and attempt < 50:
             time.sleep(random.uniform(0, min(0.2, 0.002 * 2**min(attempt, 7))))
             return True
-        if self._lost(err):
+        if self._lost(err) and attempt < 20:  # a server that drops every connection is not coming back
             self._reconnect(err)
             return True
         return False
