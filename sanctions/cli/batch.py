@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import functools
-import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,6 +42,9 @@ def _parser(parser_cls: type[argparse.ArgumentParser]) -> argparse.ArgumentParse
     p.add_argument("--as-of", type=_date, metavar="DATE", help="judge under the law in force on this date")
     p.add_argument("--rules", action="append", default=[], metavar="DIR", help="add a rule pack; repeatable")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--evaluator", choices=("columnar", "row"), default="columnar",
+                   help="columnar (default): clear lines decided as columns, the rest on the row path, the same "
+                        "output; row: every record through the one-off check (the oracle)")
     return p
 
 
@@ -60,13 +62,8 @@ def cli(argv: Sequence[str], parser_cls: type[argparse.ArgumentParser]) -> int:
         kwargs["chunk_size"] = args.chunk_size
     summary = batch.check_file(args.input, out=args.out, fmt_in=args.format_in, fmt_out=fmt_out,
                                engine_factory=factory, workers=args.workers, as_of=args.as_of,
-                               progress=False if args.quiet else None, resume=args.resume, **kwargs)
-    if summary.read == 0:
-        print(f"check-transfer batch: {args.input} has no records: nothing was judged (an empty file, or a CSV "
-              "header alone?)", file=sys.stderr)
-        return 2
-    if summary.internal:
-        return 3
+                               progress=False if args.quiet else None, resume=args.resume,
+                               evaluator=args.evaluator, **kwargs)
     if summary.rejected:
         return 2
     return 1 if summary.verdicts.get("prohibited") else 0
