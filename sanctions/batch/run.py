@@ -28,10 +28,13 @@ Streaming and cores
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import json
 import multiprocessing as mp
 import os
+import signal
+import stat
 import sys
 import time
 from collections import deque
@@ -76,6 +79,8 @@ class BatchSummary:
     """Records the columnar path sent to the row path, per reason (empty on the row path)."""
     resumed: int = 0
     """Records (included in the counts above) judged by the interrupted run this one resumed."""
+    internal: int = 0
+    """Rejected records (included in ``rejected``) that the engine failed on: a bug to report, not bad data."""
 
     def to_dict(self) -> dict[str, Any]:
         d = {"read": self.read, "judged": self.judged, "rejected": self.rejected,
@@ -85,6 +90,8 @@ class BatchSummary:
             d["resumed"] = self.resumed
         if self.columnar or self.routed:
             d["columnar"] = {"decided": self.columnar, "routed": dict(sorted(self.routed.items()))}
+        if self.internal:
+            d["internal_errors"] = self.internal
         return d
 
     def render(self) -> str:
@@ -96,7 +103,9 @@ class BatchSummary:
                 + (f"; columnar path decided {self.columnar}, row path judged {sum(self.routed.values())} ("
                    + ", ".join(f"{k}: {n}" for k, n in sorted(self.routed.items())) + ")"
                    if self.columnar or self.routed else "")
-                + (f"; resumed after {self.resumed} records of an interrupted run" if self.resumed else ""))
+                + (f"; resumed after {self.resumed} records of an interrupted run" if self.resumed else "")
+                + (f"; {self.internal} of the rejected hit an internal error (please report it)"
+                   if self.internal else ""))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -135,18 +144,47 @@ class _Resume:
     complete: bool
 
 
-def _load_checkpoint(source: str, out: str) -> _Resume:
-    """Read and verify the checkpoint of ``out`` against the input and the output; see the module docstring."""
+_OPTION_NAMES = {"rulebook": "the rulebook (--rules)", "evaluator": "the evaluator", "as_of": "--as-of",
+                 "regimes": "the regimes", "format_in": "--format-in"}
+
+
+def _load_checkpoint(source: str, out: str, options: dict[str, Any]) -> _Resume:
+    """Read and verify the checkpoint of ``out`` against the input, the output and the options that change a
+    decision; see the module docstring."""
     cp = checkpoint_path(out)
     try:
-        data = json.loads(cp.read_text(encoding="utf-8"))
-        if data.get("version") != 1:
-            raise ValueError(f"unknown checkpoint version {data.get('version')!r}")
-        inp, outp, counts = data["input"], data["output"], data["summary"]
+        return _verify_checkpoint(cp, source, out, options)
     except FileNotFoundError:
         raise InvalidInput(f"nothing to resume: no checkpoint {cp} next to the output", source=str(out)) from None
-    except (ValueError, KeyError, TypeError) as err:
-        raise InvalidInput(f"checkpoint {cp} is damaged: {err}", source=str(cp)) from None
+    except InvalidInput:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
+        raise InvalidInput(f"checkpoint {cp} is damaged ({type(err).__name__}: {err}); delete it and run again "
+                           "without --resume", source=str(cp)) from None
+
+
+def _verify_checkpoint(cp: Path, source: str, out: str, options: dict[str, Any]) -> _Resume:
+    try:
+        data = json.loads(cp.read_text(encoding="utf-8"))
+    except IsADirectoryError:
+        raise ValueError("it is a folder") from None
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    if data.get("version") not in (1, 2):
+        raise ValueError(f"unknown checkpoint version {data.get('version')!r}")
+    inp, outp, counts = data["input"], data["output"], data["summary"]
+    if data["version"] == 1:
+        raise InvalidInput("the checkpoint was written by an older version that did not record the rulebook and "
+                           "options; run again without --resume", source=str(cp))
+    recorded = data["options"]
+    if not isinstance(recorded, dict):
+        raise ValueError("its options are not a JSON object")
+    for key in [*_OPTION_NAMES, *sorted(set(recorded) | set(options) - set(_OPTION_NAMES))]:
+        if recorded.get(key) != options.get(key):
+            raise InvalidInput(
+                f"cannot resume with other options: {_OPTION_NAMES.get(key, key)} was {recorded.get(key)!r} in "
+                f"the interrupted run and is {options.get(key)!r} now; resume with the same options, or start "
+                "afresh without --resume", source=str(out))
     if os.path.abspath(source) != inp["path"]:
         raise InvalidInput(f"the checkpoint is of another input file ({inp['path']})", source=source)
     size = os.path.getsize(source)
@@ -172,11 +210,11 @@ def _load_checkpoint(source: str, out: str) -> _Resume:
 
 
 def _write_checkpoint(source: str, out: str, at: tuple[int, int, Any], out_bytes: int, out_sha: Any,
-                      summary: BatchSummary, complete: bool) -> None:
+                      summary: BatchSummary, complete: bool, options: dict[str, Any]) -> None:
     from sanctions.atomic import atomic_write
 
     offset, line, sha = at
-    data = {"version": 1, "complete": complete,
+    data = {"version": 2, "complete": complete, "options": options,
             "input": {"path": os.path.abspath(source), "size": os.path.getsize(source), "consumed_bytes": offset,
                       "consumed_lines": line, "consumed_sha256": sha.hexdigest()},
             "output": {"path": os.path.abspath(out), "records": summary.read, "bytes": out_bytes,
@@ -214,10 +252,38 @@ _ENGINE: Any = None
 _AS_OF: dt.date | None = None
 
 
-def _init_worker(factory: Callable[[], Any], as_of: dt.date | None) -> None:
+def _die_with_parent(parent: int | None) -> None:
+    """Make this worker end, quietly, when the batch process that started it dies (a SIGKILLed parent must not
+    leave workers behind that print tracebacks into its terminal)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it stops the pool
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: the kernel kills us when the parent goes
+        except (OSError, AttributeError):
+            pass
+    if parent is not None and os.getppid() != parent:  # the parent died before the death signal was armed
+        os._exit(0)
+
+
+def _parent_pid() -> int | None:
+    """This process's pid where workers are its direct children (fork, spawn), else None (forkserver)."""
+    return None if mp.get_start_method() == "forkserver" else os.getpid()
+
+
+def _init_worker(factory: Callable[[], Any], as_of: dt.date | None, parent: int | None = None) -> None:
     global _ENGINE, _AS_OF
+    _die_with_parent(parent)
     _ENGINE = factory()
     _AS_OF = as_of
+
+
+class InternalError(InvalidInput):
+    """A record the engine failed on (a bug, not the user's data): reported in its place, the run goes on."""
+
+    code = "internal-error"
 
 
 def _error_line(line: int, err: InvalidInput) -> Result:
@@ -249,6 +315,13 @@ def judge_chunk(chunk: list[Record], source: str, engine: Any = None, as_of: dt.
             d = engine.check(subject, as_of=as_of)
         except InvalidInput as err:
             out.append(_error_line(line, err.located(source=source, record=line)))
+            continue
+        except (KeyboardInterrupt, SystemExit, MemoryError):
+            raise
+        except Exception as err:  # one record that breaks the engine must not stop the others: report it
+            out.append(_error_line(line, InternalError(
+                f"internal error judging this record: {type(err).__name__}: {err}; please report it",
+                source=source, record=line)))
             continue
         out.append((line, d.subject["id"], d.verdict, sorted(f.rule_id for f in d.findings),
                     to_json(d, indent=None)))
@@ -357,7 +430,11 @@ def check_file(
         raise InvalidInput(f"unknown input format {fmt!r}; use jsonl, csv or parquet")
     if fmt_out not in ("jsonl", "parquet"):
         raise InvalidInput(f"unknown output format {fmt_out!r}; use jsonl or parquet")
-    committed = fmt == "jsonl" and fmt_out == "jsonl" and not hasattr(out, "write")
+    _check_paths(source, out)
+    if fmt == "jsonl":
+        _not_one_document(source)
+    special = not hasattr(out, "write") and _is_special(os.fspath(out))  # type: ignore[arg-type]
+    committed = fmt == "jsonl" and fmt_out == "jsonl" and not hasattr(out, "write") and not special
     if resume and not committed:
         raise InvalidInput("resuming needs JSON Lines input and a JSON Lines output file", source=source)
     factory = engine_factory or default_engine
@@ -369,19 +446,32 @@ def check_file(
         factory = ColumnarFactory(factory)
         chunk_size = COLUMNAR_CHUNK if chunk_size == CHUNK else chunk_size
     n_workers = (os.cpu_count() or 1) if workers is None else workers
+    probe = factory() if committed or n_workers <= 1 else None
+    options = _options(probe, as_of, fmt) if probe is not None else {}
     summary = BatchSummary(workers=n_workers if n_workers > 1 else 0)
     show = sys.stderr.isatty() if progress is None else progress
-    size = os.path.getsize(source) if fmt != "parquet" else 0
+    size = os.path.getsize(source) if fmt != "parquet" and os.path.isfile(source) else 0
     out_path = os.fspath(out) if committed else ""  # type: ignore[arg-type]
     start = _Resume(_Prefix(), 0, hashlib.sha256(), BatchSummary(), False)
     if committed and not resume:
         checkpoint_path(out_path).unlink(missing_ok=True)  # a fresh run: an old checkpoint describes nothing now
     if resume:
-        start = _load_checkpoint(source, out_path)
+        start = _load_checkpoint(source, out_path, options)
         summary.read, summary.judged, summary.rejected = start.summary.read, start.summary.judged, \
             start.summary.rejected
         summary.verdicts, summary.resumed = dict(start.summary.verdicts), start.summary.resumed
 
+    try:
+        return _run(source, out, out_path, fmt, fmt_out, factory, n_workers, as_of, chunk_size, show, size,
+                    committed, start, summary, options, probe, quiet, t0)
+    except OSError as err:
+        raise _environment_error(err, source, out) from None
+
+
+def _run(source: str, out: Any, out_path: str, fmt: str, fmt_out: str, factory: Callable[[], Any],
+         n_workers: int, as_of: dt.date | None, chunk_size: int, show: bool, size: int, committed: bool,
+         start: _Resume, summary: BatchSummary, options: dict[str, Any], probe: Any, quiet: bool,
+         t0: float) -> BatchSummary:
     stack: list[Any] = []
     bar: _Progress | None = None
     at: _Prefix | None = None
@@ -428,12 +518,13 @@ def check_file(
                 summary.read += 1
                 if r[2] is None:
                     summary.rejected += 1
+                    summary.internal += '"code":"internal-error"' in r[4]
                 else:
                     summary.judged += 1
                     summary.verdicts[r[2]] = summary.verdicts.get(r[2], 0) + 1
             if committed:
                 last[0] = snap
-                _write_checkpoint(source, out_path, snap, writer.bytes, writer.sha, summary, False)
+                _write_checkpoint(source, out_path, snap, writer.bytes, writer.sha, summary, False, options)
             if bar:
                 bar.update(summary.read)
 
@@ -441,11 +532,12 @@ def check_file(
             if start.complete:
                 pass
             elif n_workers <= 1:
-                engine = factory()
+                engine = probe
                 for chunk, snap in chunks:
                     consume(judge_chunk(chunk, source, engine, as_of), snap)
             else:
-                with mp.get_context().Pool(n_workers, initializer=_init_worker, initargs=(factory, as_of)) as pool:
+                with mp.get_context().Pool(n_workers, initializer=_init_worker,
+                                          initargs=(factory, as_of, _parent_pid())) as pool:
                     window: deque[Any] = deque()
                     limit = 2 * n_workers + 2
                     for chunk, snap in chunks:
@@ -458,7 +550,7 @@ def check_file(
                         consume(job.get(), sn)
             if committed:
                 snap = last[0] if last[0] is not None else start.prefix.snapshot()
-                _write_checkpoint(source, out_path, snap, writer.bytes, writer.sha, summary, True)
+                _write_checkpoint(source, out_path, snap, writer.bytes, writer.sha, summary, True, options)
         finally:
             writer.close()
     finally:
@@ -470,6 +562,87 @@ def check_file(
     if not quiet:
         print(summary.render(), file=sys.stderr)
     return summary
+
+
+def _check_paths(source: str, out: Any) -> None:
+    """Refuse, before anything is written, an input that is not a readable file and an output that cannot be
+    written or that is the input itself (writing it would empty the input)."""
+    if not os.path.exists(source):
+        raise InvalidInput("no such input file", source=source)
+    if os.path.isdir(source):
+        raise InvalidInput("the input is a folder; give a JSON Lines, CSV or Parquet file", source=source)
+    if hasattr(out, "write"):
+        return
+    target = os.fspath(out)
+    parent = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(parent):
+        raise InvalidInput(f"the output folder {parent} does not exist; create it first", source=target)
+    if os.path.isdir(target):
+        raise InvalidInput("the output is a folder; give a file name", source=target)
+    if os.path.exists(target) and os.path.samefile(source, target):
+        raise InvalidInput(f"the output is the input file ({source}): writing it would destroy the input; "
+                           "choose another --out", source=target)
+
+
+def _not_one_document(source: str) -> None:
+    """Refuse, with the reason, a JSON Lines input that is really one JSON document (a pretty-printed object or
+    an array): read as lines, every one of its lines would be rejected."""
+    with open(source, "rb") as f:
+        first = b""
+        for raw in f:
+            if raw.strip():
+                first = raw.strip()
+                break
+        if not first:
+            return
+        try:
+            value = json.loads(first)
+        except ValueError:
+            if first[:1] not in (b"{", b"[") or os.path.getsize(source) > 64 * 1024 * 1024:
+                return
+            f.seek(0)
+            try:
+                value = json.loads(f.read())
+            except ValueError:
+                return
+            kind = "an array" if isinstance(value, list) else "one JSON document"
+            raise InvalidInput(f"the input is {kind} spread over several lines, not JSON Lines (one record per "
+                               "line): judge it with 'check-transfer FILE', or write one record per line (e.g. "
+                               "jq -c '.[]')", source=source) from None
+    if isinstance(value, list):
+        raise InvalidInput("the first line is a JSON array, not one record: JSON Lines has one transfer or deal "
+                           "per line (e.g. jq -c '.[]'), or judge the array with 'check-transfer FILE'",
+                           source=source, record=1)
+
+
+def _is_special(path: str) -> bool:
+    """True for an existing output that is not a regular file (/dev/null, a FIFO, a device): written directly,
+    with no checkpoint beside it."""
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return False
+
+
+def _options(engine: Any, as_of: dt.date | None, fmt: str) -> dict[str, Any]:
+    """What a checkpoint records of the run's options: everything that changes a decision or its bytes."""
+    rulebook = getattr(engine, "rulebook", None)
+    name = getattr(engine, "evaluator_name", None)
+    return {"rulebook": getattr(rulebook, "digest", None), "evaluator": name if isinstance(name, str) else None,
+            "regimes": sorted(getattr(rulebook, "regimes", None) or []) or None,
+            "as_of": as_of.isoformat() if as_of else None, "format_in": fmt}
+
+
+def _environment_error(err: OSError, source: str, out: Any) -> InvalidInput:
+    """An OSError of the machine (full or read-only disk, permissions) as a message that says what to do."""
+    where = err.filename or (os.fspath(out) if not hasattr(out, "write") else source)
+    hint = {errno.ENOSPC: "the disk is full: free some space, then run again with --resume",
+            errno.EDQUOT: "the disk quota is used up: free some space, then run again with --resume",
+            errno.EROFS: "the file system is read-only: choose an --out on a writable disk",
+            errno.EACCES: "permission denied: choose an --out you may write, or check the file's permissions",
+            errno.EPERM: "operation not permitted: choose another --out"}.get(err.errno or 0, "")
+    text = f"cannot read or write {where}: {err.strerror or err}"
+    return InvalidInput(text + (f"; {hint}" if hint else ""), source=str(where))
 
 
 def _tracked_chunks(records: Iterator[Record], size: int, at: _Prefix) -> Iterator[tuple[list[Record], Any]]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import functools
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -64,6 +65,12 @@ def cli(argv: Sequence[str], parser_cls: type[argparse.ArgumentParser]) -> int:
                                engine_factory=factory, workers=args.workers, as_of=args.as_of,
                                progress=False if args.quiet else None, resume=args.resume,
                                evaluator=args.evaluator, **kwargs)
+    if summary.read == 0:
+        print(f"check-transfer batch: {args.input} has no records: nothing was judged (an empty file, or a CSV "
+              "header alone?)", file=sys.stderr)
+        return 2
+    if summary.internal:
+        return 3
     if summary.rejected:
         return 2
     return 1 if summary.verdicts.get("prohibited") else 0
