@@ -2,14 +2,21 @@
 
     python bench/run.py            # full: batch files of 100,000 and 1,000,000 transfers (takes long)
     python bench/run.py --quick    # under a minute: small sizes, same workloads
-    python bench/run.py --batch-sizes 100000,300000 --out bench/results.json
+    python bench/run.py --batch-sizes 100000,300000 --parquet-items 1000000,10000000
+    python bench/run.py ... --update-results     # also rewrite the committed bench/results.json, on purpose
 
-Prints a table and writes ``bench/results.json``. Contenders, all on the same data in the same run:
+Prints a table and writes ``bench/data/results.json`` (git-ignored; ``--out`` elsewhere). Contenders, all on the
+same data in the same run:
 
 ``batch``       the engine with :class:`sanctions.evaluate.rowbatch.BatchEvaluator`
 ``durable``     the engine with the durable-rules adapter (``sanctions.evaluate._durable``), when it imports
 ``reference``   the engine with :class:`sanctions.evaluate.reference.ReferenceEvaluator`
 ``handwritten`` :func:`bench/handwritten.judge`: the same rules as plain if-statements, findings only
+
+Issue 13's comparisons (``per_core``, from ``bench/columnar.py``) run every contender in one process, so each is
+per core: the columnar batch path, the row path, the hand-written judge, durable-rules (whole check, and its
+``match`` alone); ``parquet_files`` runs ``check_file`` (the columnar path, all workers) on flat Parquet files of
+1 and 10 million items, wall clock and peak memory.
 
 Engine contenders produce full explained decisions serialised with ``to_json``; the hand-written baseline
 produces ``(rule, item)`` pairs serialised with ``json.dumps``. All parse the same JSON lines with
@@ -39,6 +46,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
+import columnar as columnar_bench  # noqa: E402
 import generate  # noqa: E402
 import handwritten  # noqa: E402
 
@@ -362,7 +370,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small sizes; finishes in under a minute")
     ap.add_argument("--batch-sizes", default=None, help="comma-separated transfer counts for the file runs")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--out", default=str(HERE / "results.json"))
+    ap.add_argument("--out", default=str(DATA / "results.json"), help="where to write the results (git-ignored)")
+    ap.add_argument("--update-results", action="store_true",
+                    help="also write the committed bench/results.json (only when the figures are meant to change)")
+    ap.add_argument("--per-core-transfers", type=int, default=None,
+                    help="transfers for the per-core comparisons (default 20,000; 2,000 with --quick)")
+    ap.add_argument("--parquet-items", default=None,
+                    help="comma-separated item counts for the columnar Parquet file runs (default 1,000,000 and "
+                         "10,000,000; 100,000 with --quick; 0 to skip)")
+    ap.add_argument("--only-columnar", action="store_true", help="only the issue-13 comparisons and Parquet runs")
     a = ap.parse_args(argv)
     quick = a.quick
     sizes = [int(x) for x in a.batch_sizes.split(",")] if a.batch_sizes else ([500, 2_000] if quick
@@ -372,6 +388,20 @@ def main(argv: list[str] | None = None) -> int:
                            "machine": machine(), "quick": quick}
     rb = load_rulebook()
     res["rulebook"] = {"rules": len(rb), "digest": rb.digest, "patterns": len(rb.compiled.patterns)}
+    print("per core: columnar, row, hand-written, durable ...", file=sys.stderr)
+    n_pc = a.per_core_transfers or (2_000 if quick else 20_000)
+    res["per_core"] = columnar_bench.per_core(n_pc, min(n_pc, 300 if quick else 1_000))
+    pq_items = [int(x) for x in a.parquet_items.split(",")] if a.parquet_items else (
+        [100_000] if quick else [1_000_000, 10_000_000])
+    pq_items = [x for x in pq_items if x > 0]
+    if pq_items:
+        print("parquet files (columnar) ...", file=sys.stderr)
+        res["parquet_files"] = columnar_bench.file_runs(pq_items, a.workers)
+    if a.only_columnar:
+        res["seconds"] = round(time.perf_counter() - t0, 1)
+        _write(res, a)
+        print_columnar(res)
+        return 0
     eng, missing = engines(rb)
     res["not_measured"] = missing
     print("latency ...", file=sys.stderr)
@@ -395,9 +425,39 @@ def main(argv: list[str] | None = None) -> int:
     print("screening ...", file=sys.stderr)
     res["screening"] = w_screening(300 if quick else 10_000)
     res["seconds"] = round(time.perf_counter() - t0, 1)
-    Path(a.out).write_text(json.dumps(res, indent=2, sort_keys=True) + "\n")
+    _write(res, a)
     print_table(res)
+    print_columnar(res)
     return 0
+
+
+def _write(res: dict[str, Any], a: argparse.Namespace) -> None:
+    text = json.dumps(res, indent=2, sort_keys=True) + "\n"
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(text)
+    if a.update_results:
+        (HERE / "results.json").write_text(text)
+
+
+def print_columnar(res: dict[str, Any]) -> None:
+    pc = res.get("per_core")
+    if not pc:
+        return
+    print(f"\nper core, one process, {pc['transfers']:,} transfers ({pc['items']:,} items), same data, same run:")
+    for name in ("columnar", "columnar_parquet", "row", "handwritten", "durable", "durable_match"):
+        r = pc.get(name, {})
+        if "items_per_second" in r:
+            print(f"  {name:18s} {r['items_per_second']:>14,.0f} items/s {r['transfers_per_second']:>12,.0f} transfers/s")
+    print("  ratios:", pc["ratios"], " columnar output equals row output:", pc["columnar_equals_row"])
+    print("  routed to the row path:", pc["columnar"]["routed_to_row_path"])
+    for n, r in res.get("parquet_files", {}).items():
+        if n.isdigit():
+            if "error" in r:
+                print(f"  parquet {n}: error")
+                continue
+            print(f"  parquet {int(n):,} items, {res['parquet_files']['workers']} workers: {r['wall_seconds']} s wall "
+                  f"({r['items_per_second_wall']:,.0f} items/s), parent {r['maxrss_parent_mb']} MB, "
+                  f"largest worker {r['maxrss_worker_mb']} MB, load at start {r['load_average_at_start']}")
 
 
 def print_table(res: dict[str, Any]) -> None:

@@ -237,6 +237,8 @@ class ColumnarEvaluator:
         rule_ids = {pid for pid, (_rule, ex) in rb.by_pattern.items() if ex is None}
         self.patterns = [(p.kind, _order(p.cond)) for p in rb.compiled.patterns if p.id in rule_ids
                          and p.kind in ("transfer", "item")]
+        self._plan = [(kind, cond, None, None) if kind == "transfer" else (kind, cond, *_split(cond))
+                      for kind, cond in self.patterns]
         self.unsupported_keys = sorted({k for _, c in self.patterns for k in keys_of(c) if not self._supported(k)})
         self.prefix, self.suffix = self._template()
 
@@ -344,17 +346,14 @@ class ColumnarEvaluator:
             return out
         live_i = np.nonzero(b.ok[b.frame.parent])[0]
         ev = _Eval(b, upper)
-        for kind, cond in self.patterns:
+        for kind, cond, tpart, rest in self._plan:
             if kind == "transfer":
                 hit = ev.run(cond, "transfer", live_t)
                 out[live_t[hit]] = True
                 continue
-            parts = cond.parts if isinstance(cond, And) else (cond,)
-            tparts = tuple(p for p in parts if _transfer_only(p))
-            rest = tuple(p for p in parts if not _transfer_only(p))
             idx_t = live_t
-            if tparts:
-                idx_t = live_t[ev.run(And(tparts), "transfer", live_t)]
+            if tpart is not None:
+                idx_t = live_t[ev.run(tpart, "transfer", live_t)]
                 if not len(idx_t):
                     continue
                 mask = np.zeros(b.frame.n, dtype=bool)
@@ -364,9 +363,17 @@ class ColumnarEvaluator:
                 idx_i = live_i
             if not len(idx_i):
                 continue
-            hit = ev.run(And(rest), "item", idx_i) if rest else np.ones(len(idx_i), dtype=bool)
+            hit = ev.run(rest, "item", idx_i) if rest is not None else np.ones(len(idx_i), dtype=bool)
             out[b.frame.parent[idx_i[hit]]] = True
         return out
+
+
+def _split(cond: Cond) -> tuple[Cond | None, Cond | None]:
+    """An item pattern as (the ``and`` of its parts on transfer fields, the ``and`` of the rest); None for none."""
+    parts = cond.parts if isinstance(cond, And) else (cond,)
+    tparts = tuple(p for p in parts if _transfer_only(p))
+    rest = tuple(p for p in parts if not _transfer_only(p))
+    return (And(tparts) if tparts else None), (And(rest) if rest else None)
 
 
 def _transfer_only(cond: Cond) -> bool:
