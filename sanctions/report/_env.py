@@ -19,7 +19,7 @@ OUTCOMES = ("prohibited", "authorisation_required", "review", "notification_requ
 
 WORDS = {"prohibited": "Prohibited", "authorisation_required": "Authorisation required", "review": "Review",
          "notification_required": "Notification required", "clear": "Clear"}
-ICONS = {"prohibited": "\u2716", "authorisation_required": "\u270b", "review": "?",
+ICONS = {"prohibited": "\u2716", "authorisation_required": "\u2691", "review": "?",
          "notification_required": "\u2709", "clear": "\u2714"}
 """A symbol per outcome, shown beside the word so the outcome never depends on colour alone."""
 
@@ -37,7 +37,7 @@ def json_script(value: Any) -> Markup:
     """``value`` as JSON safe to put inside ``<script type="application/json">``: ``<``, ``>`` and ``&`` (and
     the two JavaScript line separators) are written as ``\\u`` escapes, so no input can close the block."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return Markup(text.translate(_JSON_ESCAPES))  # noqa: S704 - escaped above, character by character
+    return Markup(text.translate(_JSON_ESCAPES))
 
 
 def _words(outcome: str) -> str:

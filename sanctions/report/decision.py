@@ -220,5 +220,6 @@ def render_decisions(decisions: Decision | Sequence[Decision], subjects: Sequenc
         first = views[0] if views else None
         title = ("Sanctions decision: " + (first["title"] or f"{first['subject_type']} {first['subject_id']}")
                  if first and len(views) == 1 else f"Sanctions decisions ({len(views)})")
-    return render("decision.html.j2", title=title, decisions=views,
+    heading = "Sanctions decision" if len(views) == 1 else title
+    return render("decision.html.j2", title=title, heading=heading, decisions=views,
                   verdict=strictest(d.verdict for d in decisions) if decisions else "clear")

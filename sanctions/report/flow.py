@@ -119,6 +119,7 @@ def layout(legs: list[dict[str, Any]], links: list[tuple[str, str]]) -> Flow:
     nodes = tuple(Node(c, MARGIN_X + i * spacing if len(order) > 1 else width / 2, axis) for i, c in enumerate(order))
     xs = {n.code: n.x for n in nodes}
     drawn: list[Leg] = []
+    geoms: list[Any] = []
     for leg, a, b, lv in placed:
         x0, x1 = xs[leg["origin"]], xs[leg["destination"]]
         if a == b:
@@ -140,6 +141,7 @@ def layout(legs: list[dict[str, Any]], links: list[tuple[str, str]]) -> Flow:
             path = f"M {p0[0]:.1f} {p0[1]:.1f} Q {ctrl[0]:.1f} {ctrl[1]:.1f} {p1[0]:.1f} {p1[1]:.1f}"
             mid = _quad(p0, ctrl, p1, 0.5)
             ctrl_pts = (p0, ctrl, p1)
+        geoms.append(ctrl_pts)
         route = list(leg.get("route") or [])
         ports = []
         for k, (name, country, role) in enumerate(route):
@@ -153,13 +155,25 @@ def layout(legs: list[dict[str, Any]], links: list[tuple[str, str]]) -> Flow:
         drawn.append(Leg(leg["id"], leg["origin"], leg["destination"], leg["outcome"], path, mid[0],
                          mid[1] + label_dy, mid[0], mid[1], leg.get("summary", ""), tuple(ports)))
     by_id = {leg.id: leg for leg in drawn}
+    geometry = {leg["id"]: g for leg, g in zip(legs, geoms)}
+    ends: dict[str, list[int]] = {}
+    usable = [(a, b) for a, b in links if a in by_id and b in by_id]
+    for k, (a, b) in enumerate(usable):
+        ends.setdefault(a, []).append(k)
+        ends.setdefault(b, []).append(k)
+
+    def anchor(leg_id: str, k: int) -> tuple[float, float]:
+        # links meeting one leg attach at spread points along it, not all at its middle
+        slots = ends[leg_id]
+        t = 0.5 if len(slots) == 1 else 0.3 + 0.4 * slots.index(k) / (len(slots) - 1)
+        g = geometry[leg_id]
+        if g is None:
+            return by_id[leg_id].mid_x, by_id[leg_id].mid_y
+        return _quad(*g, t)
+
     drawn_links = []
-    for transfer, paid in links:
-        a_leg, b_leg = by_id.get(transfer), by_id.get(paid)
-        if a_leg is None or b_leg is None:
-            continue
-        cx = (a_leg.mid_x + b_leg.mid_x) / 2 + 40
-        cy = (a_leg.mid_y + b_leg.mid_y) / 2
-        drawn_links.append(Link(transfer, paid, f"M {a_leg.mid_x:.1f} {a_leg.mid_y:.1f} Q {cx:.1f} {cy:.1f} "
-                                                f"{b_leg.mid_x:.1f} {b_leg.mid_y:.1f}"))
+    for k, (transfer, paid) in enumerate(usable):
+        (ax, ay), (bx, by) = anchor(transfer, k), anchor(paid, k)
+        cx, cy = (ax + bx) / 2 + 30 * (1 if k % 2 else -1), (ay + by) / 2
+        drawn_links.append(Link(transfer, paid, f"M {ax:.1f} {ay:.1f} Q {cx:.1f} {cy:.1f} {bx:.1f} {by:.1f}"))
     return Flow(width, height, nodes, tuple(drawn), tuple(drawn_links))

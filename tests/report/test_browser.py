@@ -1,0 +1,175 @@
+"""The HTML reports in a real browser: headless Chromium (Debian's package) driven by Selenium.
+
+Each page is opened from a file, as a mail attachment would be; the DevTools network log must show no request
+but the page itself, and the console no error. Skipped, saying why, only where no browser can be installed and
+CI is not set (report_browser.start)."""
+
+from __future__ import annotations
+
+import pytest
+from report_browser import console_problems, open_file, requests, start
+from report_samples import IMG, SCRIPT, batch_decisions, diesel_ledger, founding, hostile, shared_engine
+
+from sanctions import parse_transfer
+from sanctions.report import render_batch, render_decisions, render_ledger
+from sanctions.report._env import strictest
+
+BATCH = 100_000
+
+
+@pytest.fixture(scope="module")
+def driver():
+    d = start()
+    yield d
+    d.quit()
+
+
+def _open(driver, path):
+    url = open_file(driver, path)
+    return url
+
+
+def _clean(driver, url):
+    """No request but the page itself, no console error or warning."""
+    assert [u for u in requests(driver) if u != url] == []
+    assert console_problems(driver) == []
+
+
+def test_founding_report_renders(driver, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    engine, deal, decision = founding()
+    page = tmp_path / "founding.html"
+    page.write_text(render_decisions(decision, [deal], rulebook=engine.rulebook), encoding="utf-8")
+    url = _open(driver, page)
+    assert driver.find_element(By.CSS_SELECTOR, ".verdict .badge").text.strip().endswith("Prohibited")
+    cards = driver.find_elements(By.CSS_SELECTOR, "article.finding")
+    assert len(cards) == len(decision.findings)
+    assert [c.get_attribute("data-rule") for c in cards] == [f.rule_id for f in decision.findings]
+    assert all(c.is_displayed() and c.size["height"] > 50 for c in cards)
+    arrows = driver.find_elements(By.CSS_SELECTOR, "svg.flow-diagram path.leg-arrow")
+    assert [a.get_attribute("data-leg") for a in arrows] == [t.id for t in deal.transfers]
+    colours = driver.execute_script(
+        "var s = getComputedStyle(document.documentElement);"
+        "return Object.fromEntries(['prohibited','authorisation_required','review','notification_required','clear']"
+        ".map(function (o) { var el = document.createElement('span'); el.className = 'outcome-' + o;"
+        "document.body.appendChild(el); var c = getComputedStyle(el).color; el.remove(); return [o, c]; }));")
+    for arrow, t in zip(arrows, deal.transfers):
+        outcome = strictest(f.outcome for f in decision.findings if f.transfer_id == t.id)
+        assert f"outcome-{outcome}" in arrow.get_attribute("class").split()
+        assert arrow.value_of_css_property("stroke") == colours[outcome]  # the class really colours it
+        assert arrow.size["width"] > 0  # drawn, not merely present
+    assert len(driver.find_elements(By.CSS_SELECTOR, "path.link-arrow")) == len(deal.links)
+    # the collapsed section opens from the keyboard: its summary takes focus and Enter opens it
+    details = driver.find_element(By.CSS_SELECTOR, "details[id$='-considered']")
+    assert details.get_attribute("open") is None
+    summary = details.find_element(By.TAG_NAME, "summary")
+    driver.execute_script("arguments[0].focus()", summary)
+    assert driver.switch_to.active_element == summary
+    from selenium.webdriver.common.keys import Keys
+
+    summary.send_keys(Keys.ENTER)
+    assert details.get_attribute("open") is not None
+    assert len(details.find_elements(By.CSS_SELECTOR, "ul.not-matched li")) == len(decision.not_matched)
+    # legs are links a keyboard reaches
+    assert driver.execute_script("var a = document.querySelector('a.leg'); a.focus(); return document.activeElement === a")
+    _clean(driver, url)
+
+
+def test_hostile_text_renders_as_text(driver, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    engine = shared_engine()
+    t = parse_transfer(hostile())
+    page = tmp_path / "hostile.html"
+    page.write_text(render_decisions(engine.check(t), [t], rulebook=engine.rulebook), encoding="utf-8")
+    url = _open(driver, page)
+    assert driver.execute_script("return window.__pwned") is None
+    assert driver.find_elements(By.TAG_NAME, "img") == []
+    body = driver.find_element(By.TAG_NAME, "body").text
+    assert SCRIPT in body and IMG in body
+    assert len(driver.find_elements(By.TAG_NAME, "script")) == 1  # the page's own
+    _clean(driver, url)
+
+
+@pytest.fixture(scope="module")
+def batch_page(tmp_path_factory):
+    page = tmp_path_factory.mktemp("batch") / "batch.html"
+    page.write_text(render_batch(batch_decisions(BATCH)), encoding="utf-8")
+    return page
+
+
+def _rows(driver):
+
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll('#rows tr')).map(function (tr) {"
+        "return Array.from(tr.cells).map(function (td) { return td.textContent; }); });")
+
+
+def test_batch_report_opens_sorts_and_filters(driver, batch_page):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    url = _open(driver, batch_page)
+    WebDriverWait(driver, 60).until(lambda d: d.execute_script(
+        "return document.documentElement.getAttribute('data-ready') === 'true'"))
+    status = driver.find_element(By.ID, "status")
+    assert status.text == f"{BATCH} of {BATCH} decisions match."
+    rows = _rows(driver)
+    assert len(rows) == 50 and rows[0][1] == "T000000" and rows[1][1] == "T000001"
+    tiles = {t.get_attribute("data-verdict"): int(t.find_element(By.CLASS_NAME, "n").text)
+             for t in driver.find_elements(By.CSS_SELECTOR, ".tile[data-verdict]")}
+    assert sum(tiles.values()) == BATCH and tiles["clear"] == BATCH // 4 and tiles["prohibited"] == BATCH // 2
+    # a hostile subject id is data, shown as text, and runs nothing
+    assert driver.execute_script("return window.__pwned") is None
+    # filter by text
+    box = driver.find_element(By.ID, "q")
+    box.send_keys("T012345")
+    WebDriverWait(driver, 10).until(lambda d: status.text.startswith("1 of"))
+    assert [r[1] for r in _rows(driver)] == ["T012345"]
+    box.clear()
+    box.send_keys("T001999")
+    WebDriverWait(driver, 10).until(lambda d: _rows(d)[0][1].startswith("T001999"))
+    assert [r[1] for r in _rows(driver)] == [f"T001999</script>{SCRIPT}"] and status.text.startswith("1 of")
+    box.clear()
+    box.send_keys(" ")  # clear() sends no input event; a space is trimmed away, so this shows every row again
+    WebDriverWait(driver, 10).until(lambda d: status.text.startswith(f"{BATCH} of"))
+    # filter by verdict, then page
+    Select(driver.find_element(By.ID, "verdict")).select_by_value("4")  # clear
+    WebDriverWait(driver, 10).until(lambda d: status.text == f"{BATCH // 4} of {BATCH} decisions match.")
+    assert {r[3] for r in _rows(driver)} == {"\u2714 Clear"}
+    driver.find_element(By.ID, "next").click()
+    assert driver.find_element(By.ID, "pageinfo").text == f"Page 2 of {BATCH // 4 // 50}"
+    assert _rows(driver)[0][0] == str(4 * 50 + 3)  # line numbers of the 51st clear decision (every 4th from 3)
+    # filter by rule, sort by subject, descending, from the keyboard
+    Select(driver.find_element(By.ID, "verdict")).select_by_value("")
+    Select(driver.find_element(By.ID, "rule")).select_by_value("dprk.petroleum.refined.notification")
+    WebDriverWait(driver, 10).until(lambda d: status.text.startswith(f"{BATCH // 2} of"))
+    sort = driver.find_element(By.CSS_SELECTOR, "th[data-col='1'] button")
+    from selenium.webdriver.common.keys import Keys
+
+    sort.send_keys(Keys.ENTER)
+    sort.send_keys(Keys.ENTER)
+    assert driver.find_element(By.CSS_SELECTOR, "th[data-col='1']").get_attribute("aria-sort") == "descending"
+    first = _rows(driver)[0]
+    assert first[1] == "T099999</script>" + SCRIPT and "dprk.petroleum.refined.notification" in first[5]
+    _clean(driver, url)
+
+
+def test_cap_chart_renders(driver, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    with diesel_ledger(tmp_path / "l.db") as ledger:
+        page = tmp_path / "ledger.html"
+        page.write_text(render_ledger(ledger, shared_engine().rulebook), encoding="utf-8")
+    url = _open(driver, page)
+    (chart,) = driver.find_elements(By.CSS_SELECTOR, "svg.cap-chart")
+    assert chart.size["width"] > 500
+    assert len(chart.find_elements(By.CSS_SELECTOR, "circle.point")) == 12
+    assert len(chart.find_elements(By.CSS_SELECTOR, "line.threshold")) == 3
+    limit = chart.find_element(By.CSS_SELECTOR, "line.limit")
+    last = chart.find_elements(By.CSS_SELECTOR, "circle.point")[-1]
+    # 458,000 of 500,000: the last point sits just below the limit line (SVG y grows downwards)
+    assert float(last.get_attribute("cy")) > float(limit.get_attribute("y1"))
+    assert "Past an alert threshold" in driver.find_element(By.TAG_NAME, "main").text
+    _clean(driver, url)
