@@ -116,7 +116,8 @@ def ledger_cli(argv: list[str], parser_cls: Any) -> int:
     show = sub.add_parser("show", help="totals per cap and period, with the headroom left")
     _ledger_arg(show)
     show.add_argument("--year", type=int)
-    show.add_argument("--format", choices=("text", "json"), default="text")
+    show.add_argument("--format", choices=("text", "json", "html"), default="text",
+                      help="html: a self-contained page charting each cap and period (sanctions.report)")
     show.add_argument("--rules", action="append", default=[], metavar="DIR")
     exp = sub.add_parser("export", help="write the ledger (and its audit log) to a JSON Lines file")
     _ledger_arg(exp)
@@ -146,7 +147,14 @@ def _show(args: Any) -> int:
     from sanctions.rulebook import load_rulebook
 
     limits: dict[str, Any] = {}
-    for _rule, cap in cap_rules(load_rulebook(*args.rules)):
+    rulebook = load_rulebook(*args.rules)
+    if args.format == "html":
+        from sanctions.report import render_ledger
+
+        with _open(args.ledger, "check-transfer ledger show") as ledger:
+            sys.stdout.write(render_ledger(ledger, rulebook, year=args.year))
+        return 0
+    for _rule, cap in cap_rules(rulebook):
         for ledger_id, _unit, limit in cap.measures():
             limits[ledger_id] = limit
     with _open(args.ledger, "check-transfer ledger show") as ledger:

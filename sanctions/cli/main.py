@@ -24,7 +24,7 @@ from typing import IO, Any
 from sanctions.exc import InvalidInput, SanctionsError
 
 EXIT_CLEAR, EXIT_PROHIBITED, EXIT_INPUT = 0, 1, 2
-SUBCOMMANDS = ("check", "schema", "rules", "lists", "screen", "ledger", "audit", "batch")
+SUBCOMMANDS = ("check", "schema", "rules", "lists", "screen", "ledger", "audit", "batch", "report")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -66,7 +66,8 @@ def _check_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="check-transfer", description="Judge transfers and deals against UN sanctions. "
                 "Other commands: " + ", ".join(SUBCOMMANDS[1:]) + " (check-transfer COMMAND --help).")
     p.add_argument("files", nargs="+", metavar="FILE", help="JSON, JSON array or JSON Lines file; - for stdin")
-    p.add_argument("--format", choices=("text", "json", "jsonl"), default="text")
+    p.add_argument("--format", choices=("text", "json", "jsonl", "html"), default="text",
+                   help="html: one self-contained page to open in a browser (with --out)")
     p.add_argument("--as-of", type=_date, metavar="DATE", help="judge under the law in force on this date")
     p.add_argument("--ledger", metavar="PATH|URL", help="judge caps against this ledger and record cap-counted "
                    "transfers in it, in one transaction: an SQLite file or postgresql://user@host/db")
@@ -130,6 +131,7 @@ def _check(argv: list[str]) -> int:
 
     out: IO[str] = io.StringIO() if args.out else sys.stdout
     decisions, errors = [], []
+    subjects: list[Any] = []  # for --format html, which draws each deal
     counts = {"read": 0, "judged": 0, "rejected": 0}
     for name in args.files:
         records = read_records(stream=sys.stdin.buffer, source="<stdin>") if name == "-" else read_records(name)
@@ -153,6 +155,7 @@ def _check(argv: list[str]) -> int:
                 _audit_append(audit, rec.value, decision, engine, ledger)
             counts["judged"] += 1
             decisions.append(decision)
+            subjects.append(rec.value)
             if args.format == "jsonl":
                 out.write(to_json(decision, indent=None) + "\n")
             elif args.format == "text":
@@ -164,6 +167,10 @@ def _check(argv: list[str]) -> int:
             items: list[Any] = [json.loads(to_json(d, indent=None)) for d in decisions]
             items += [{"error": e.to_dict()} for e in errors]
             out.write(json.dumps(items, sort_keys=True, indent=2, ensure_ascii=False) + "\n")
+    if args.format == "html":
+        from sanctions.cli.report import html_page
+
+        out.write(html_page(decisions, subjects, errors, engine.rulebook))
     if args.out:
         from sanctions.atomic import atomic_write
 
@@ -389,6 +396,7 @@ _SUB = {
     "ledger": _lazy("cli.ledger", "ledger"),
     "audit": _lazy("cli.ledger", "audit"),
     "batch": _lazy("cli.batch", "batch"),
+    "report": _lazy("cli.report", "report"),
 }
 
 

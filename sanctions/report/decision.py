@@ -192,7 +192,7 @@ def _rank(outcome: str) -> int:
 
 def render_decisions(decisions: Decision | Sequence[Decision], subjects: Sequence[Transfer | Deal | None]
                      | Mapping[str, Transfer | Deal] | None = None, *, rulebook: Any = None,
-                     title: str | None = None) -> str:
+                     title: str | None = None, errors: Sequence[str] = ()) -> str:
     """One self-contained HTML page for one or more decisions.
 
     Args:
@@ -202,6 +202,7 @@ def render_decisions(decisions: Decision | Sequence[Decision], subjects: Sequenc
             each deal's flow diagram; without them it says the diagram needs the input.
         rulebook: The rulebook that judged, to show each finding's exemptions and the titles of rules.
         title: The page title (default: from the first decision).
+        errors: Records that could not be judged, each said in words; the page lists them.
 
     Returns:
         The page: no script, style sheet, font or image is fetched from anywhere.
@@ -221,5 +222,5 @@ def render_decisions(decisions: Decision | Sequence[Decision], subjects: Sequenc
         title = ("Sanctions decision: " + (first["title"] or f"{first['subject_type']} {first['subject_id']}")
                  if first and len(views) == 1 else f"Sanctions decisions ({len(views)})")
     heading = "Sanctions decision" if len(views) == 1 else title
-    return render("decision.html.j2", title=title, heading=heading, decisions=views,
+    return render("decision.html.j2", title=title, heading=heading, decisions=views, errors=list(errors),
                   verdict=strictest(d.verdict for d in decisions) if decisions else "clear")

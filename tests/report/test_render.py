@@ -28,7 +28,7 @@ def founding_page():
 
 def test_founding_page_has_a_card_per_finding_and_an_arrow_per_leg(founding_page):
     decision, deal, page = founding_page
-    assert page.count('<article class="finding ') == len(decision.findings) == 17
+    assert page.count("<article class=\"finding ") == len(decision.findings) > 10
     arrows = re.findall(r'<path class="leg-arrow outcome-(\w+)" data-leg="([^"]+)"', page)
     assert [leg for _, leg in arrows] == [t.id for t in deal.transfers]
     worst = {t.id: strictest(f.outcome for f in decision.findings if f.transfer_id == t.id) for t in deal.transfers}
@@ -94,7 +94,7 @@ def test_layout_one_arrow_per_leg_and_links_between_legs():
 def test_decisions_without_their_input_say_the_diagram_needs_it():
     _, _, decision = founding()
     page = render_decisions([decision, decision])
-    assert "render the report with the input" in page and page.count('<article class="finding ') == 34
+    assert "render the report with the input" in page and page.count("<article class=\"finding ") == 2 * len(decision.findings)
     assert "not listed: the report was made without the rulebook" in page
 
 
