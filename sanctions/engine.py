@@ -117,6 +117,7 @@ class Engine:
         facts = self._facts(transfers, deal_id, screening)
         matches = self.evaluator.match([f.fact for f in facts])
         findings, considered, fired = self._judge(facts, matches, as_of)
+        findings = self._cite_chain(findings, {t.id: as_of or t.end for t in transfers})
         findings, considered = _merge_alternatives(facts, findings, considered)
         if isinstance(subject, Deal) and self.rulebook.compiled.join_patterns and findings:
             findings += self._deal_findings(subject, facts, findings, as_of, considered, fired, notes)
@@ -196,7 +197,11 @@ class Engine:
                 if open_ is not None:
                     findings.append(self._uncertain(rule, f, a, display(f), *open_))
                     continue
-                findings.append(self._finding(rule, f, a, display(f)))
+                finding = self._finding(rule, f, a, display(f))
+                if rule.spec.assumption:
+                    finding = finding.model_copy(update={
+                        "explanation": f"{finding.explanation} Assumption: {' '.join(rule.spec.assumption.split())}"})
+                findings.append(finding)
             if f.variant is not None:  # which HS alternative each finding was made under, for merging
                 findings[mark:] = [x.model_copy(update={"related": {**x.related, "hs_alternative": f.variant}})
                                    for x in findings[mark:]]
@@ -451,7 +456,9 @@ class Engine:
                        else "counter-leg flows back from the leg's recipient to its supplier",
                        value=f"{counter.id} -> {leg.id}")]
         ev += [Evidence(field="leg.findings", test="prohibited", value=leg_rules)]
-        cits = self._cites[rule.id]
+        # the deal finding keeps every paragraph the legs' findings cite: the consideration is prohibited because
+        # the leg is, so the leg's basis is part of its basis
+        cits = _merge_citations(self._cites[rule.id], *(x.citations for x in legs))
         related: dict[str, Any] = {"deal": deal.id, "leg": leg.id, "counter_leg": counter.id, "leg_rules": leg_rules,
                                    "declared_link": linked}
         explanation = render(spec.explanation, d)
@@ -472,6 +479,40 @@ class Engine:
             explanation=explanation, evidence=ev, related=related,
             unverified_citations=not all(c.verified for c in cits),
         )
+
+    def _cite_chain(self, findings: list[Finding], judged_on: dict[str, dt.date]) -> list[Finding]:
+        """Each finding's citations: the rule's paragraphs adopted by the day judged, plus those of the co-firing
+        findings its rule names in ``cite_with``.
+
+        A rule may list the paragraphs that extend its measure later (1718 OP8(b), then 1874 OP9 for all arms);
+        a finding cites only those adopted on or before the transfer's last day (or ``as_of``). A second measure
+        the same act breaches (a ship-to-ship transfer of petroleum: the petroleum measure and 2375 OP11) bears on
+        the finding too; a co-firing finding counts when it is about the same transfer and the same item (or the
+        whole transfer).
+        """
+        rules = self.rulebook.rules
+        dated = []
+        for x in findings:
+            on = judged_on.get(x.transfer_id)
+            keep = [c for c in x.citations if on is None or c.adopted <= on]
+            if keep and len(keep) != len(x.citations):
+                x = x.model_copy(update={"citations": keep, "unverified_citations": not all(c.verified for c in keep)})
+            dated.append(x)
+        findings = dated
+        if not any(rules[x.rule_id].spec.cite_with for x in findings):
+            return findings
+        out = []
+        for x in findings:
+            wanted = rules[x.rule_id].spec.cite_with
+            extra = [y.citations for y in findings if y.rule_id in wanted and y.transfer_id == x.transfer_id
+                     and (y.item_index is None or x.item_index is None or y.item_index == x.item_index)]
+            if extra:
+                cits = _merge_citations(x.citations, *extra)
+                if len(cits) != len(x.citations):
+                    x = x.model_copy(update={"citations": cits,
+                                             "unverified_citations": not all(c.verified for c in cits)})
+            out.append(x)
+        return out
 
     # -- the decision ------------------------------------------------------------------------------------------
 
@@ -587,6 +628,62 @@ def _ids(ids: Sequence[str], shown: int = 3) -> str:
     """The first few ids and how many more: enough to recognise a group in a sentence."""
     head = ", ".join(ids[:shown])
     return head if len(ids) <= shown else f"{head} and {len(ids) - shown:,} more"
+
+
+def _not_in_force_reason(rule: Rule, start: dt.date, end: dt.date) -> str:
+    inf = rule.spec.in_force
+    when = start.isoformat() if start == end else f"{start.isoformat()} to {end.isoformat()}"
+    why = f"; {' '.join(inf.note.split())}" if inf.note else ""
+    if end < inf.from_:
+        return f"matched, but not yet in force on {when} (in force from {inf.from_.isoformat()}{why})"
+    return (f"matched, but no longer in force on {when} (in force until "
+            f"{inf.until.isoformat() if inf.until else '-'}{why})")
+
+
+def _merge_citations(first: Iterable[Citation], *more: Iterable[Citation]) -> list[Citation]:
+    """``first`` then every citation of ``more`` not already there (same resolution and paragraph), in order."""
+    out = list(first)
+    seen = {(c.resolution, c.paragraph) for c in out}
+    for group in more:
+        for c in group:
+            if (c.resolution, c.paragraph) not in seen:
+                seen.add((c.resolution, c.paragraph))
+                out.append(c)
+    return out
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _period_phrase(lo: dt.date, hi: dt.date, part: tuple[dt.date, dt.date] | None) -> str:
+    """``if on or after 11 September 2017`` and the like, for the part of a period something covers."""
+    if part is None:
+        return "in any case"
+    start = lo if lo > part[0] else None
+    end = hi if hi < part[1] else None
+    def d(x: dt.date) -> str:
+        return f"{x.day} {x.strftime('%B')} {x.year}"
+    if start and end:
+        return f"if between {d(start)} and {d(end)}"
+    if start:
+        return f"if on or after {d(start)}"
+    if end:
+        return f"if on or before {d(end)}"
+    return "in any case"
+
+
+def hs_variants(item: Any) -> list[tuple[str | None, Any]]:
+    """The item under each HS code it may have: ``[(None, item)]`` without alternatives, else one
+    ``(code, item with that code)`` per distinct code of ``hs_code`` and the alternatives (ranges expanded)."""
+    if not item.hs_alternatives:
+        return [(None, item)]
+    from sanctions.model.records import hs_range
+
+    codes = [item.hs_code] if item.hs_code else []
+    for alt in item.hs_alternatives:
+        codes += [c for c in hs_range(alt) if c not in codes]
+    return [(c, item.model_copy(update={"hs_code": c})) for c in codes]
 
 
 def _not_in_force_reason(rule: Rule, start: dt.date, end: dt.date) -> str:

@@ -348,10 +348,9 @@ def _rules(argv: list[str]) -> int:
         sys.stdout.write(catalogue.markdown(rb))
         return EXIT_CLEAR
     if args.format == "json":
-        data = [{"id": r.id, "file": r.file, "scope": r.scope, **r.spec.model_dump(mode="json", by_alias=True,
-                                                                                   exclude={"examples"})}
-                for r in rb.rules.values()]
-        print(json.dumps({"digest": rb.digest, "rules": data}, indent=2, sort_keys=True, ensure_ascii=False))
+        from sanctions.rulebook import catalogue
+
+        print(catalogue.catalogue_json(rb))
         return EXIT_CLEAR
     for r in rb.rules.values():
         s = r.spec
@@ -361,6 +360,8 @@ def _rules(argv: list[str]) -> int:
         for c in s.legal_basis:
             mark = "" if c.verified else "  [paragraph unverified]"
             print(f"    UNSCR {c.resolution} {c.paragraph} (adopted {c.adopted.isoformat()}){mark}")
+        if s.assumption:
+            print(f"    assumption: {' '.join(s.assumption.split())}")
         for ex in s.exemptions:
             print(f"    exemption {ex.id}: {ex.title}")
     print(f"{len(rb)} rules; rulebook {rb.digest[:12]}", file=sys.stderr)

@@ -461,6 +461,13 @@ class Notification(_Model):
     reference: Name | None = Field(default=None, description="Reference of the notification, if any.")
 
 
+class Contract(_Model):
+    """The contract a transfer is made under, where a wind-down for prior contracts turns on it."""
+
+    date: dt.date = Field(description="Date the contract was finalised (signed).")
+    written: bool = Field(description="Whether it is a written contract (the wind-downs cover written contracts only).")
+
+
 class ExemptionGrant(_Model):
     """An exemption granted by a sanctions committee for this transfer."""
 
@@ -516,6 +523,8 @@ class Transfer(_Model):
         "does not say. Omitted: true exactly when notifications are listed.", examples=[True, "unknown"])
     exemptions: list[ExemptionGrant] = Field(default_factory=list, description="Exemptions granted by a sanctions "
                                              "committee for this transfer.")
+    contract: Contract | None = Field(default=None, description="The contract it is made under, when a "
+                                      "wind-down for prior contracts may apply.")
     notes: Text | None = Field(default=None, description="Free text; never read by rules.")
 
     @property

@@ -39,7 +39,7 @@ from sanctions.rulebook.spec import (
     RefSpec,
 )
 
-__all__ = ["condition_text", "field_label", "markdown"]
+__all__ = ["catalogue_json", "citation_summary", "condition_text", "field_label", "markdown"]
 
 _CMP_WORDS = {"eq": "is", "ne": "is not", "lt": "is less than", "le": "is at most", "gt": "is more than",
               "ge": "is at least"}
@@ -146,6 +146,11 @@ def _entry(rule: Rule, predicates: Mapping[str, Any]) -> list[str]:
     out.append("- Legal basis:")
     out += [f"  - {_citation(c)}" for c in s.legal_basis]
     out.append(f"- Applies when: {condition_text(s.when, predicates)}")
+    if s.assumption:
+        out.append(f"- Assumption (a reading, not settled by the text): {' '.join(s.assumption.split())}")
+    if s.cite_with:
+        out.append("- Also cites the paragraphs of, when they fire on the same transfer: "
+                   + ", ".join(f"`{r}`" for r in s.cite_with))
     if s.counter_leg is not None:
         out.append(f"- Counter-leg: {condition_text(s.counter_leg, predicates)}")
         out += [f"  - joined on: leg {field_label(j.leg)} {'equals' if j.op == 'eq' else 'differs from'} "
@@ -214,6 +219,51 @@ def _regime_summary(folders: Mapping[str, list[Rule]]) -> str:
     first = min(r.spec.in_force.from_ for r in rules)
     return (f"{len(rules)} rule{'s' if len(rules) != 1 else ''}, the earliest in force from {first.isoformat()}; "
             f"{sum(cites.values())} of {len(cites)} cited paragraphs verified")
+
+
+def citation_summary(rulebook: Rulebook) -> dict[str, Any]:
+    """Every distinct paragraph the rulebook cites (rules and exemptions), with its verification status and
+    source, and the counts per resolution: what ``check-transfer rules --format json`` reports.
+
+    A paragraph counts as verified when any rule cites it as verified (the same paragraph is sometimes cited
+    for content only, unverified, next to a verified citation of it elsewhere).
+    """
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for rule in sorted(rulebook.rules.values(), key=lambda r: r.id):
+        cites = [(c, rule.id) for c in rule.spec.legal_basis]
+        cites += [(c, f"{rule.id}/{ex.id}") for ex in rule.spec.exemptions for c in ex.legal_basis]
+        for c, where in cites:
+            entry = seen.setdefault((c.resolution, c.paragraph), {
+                "resolution": c.resolution, "paragraph": c.paragraph, "adopted": c.adopted.isoformat(),
+                "verified": False, "verified_against": None, "source": c.source, "cited_by": []})
+            if c.verified and (not entry["verified"] or (c.verified_against and not entry["verified_against"])):
+                entry.update(verified=True, verified_against=c.verified_against or entry["verified_against"],
+                             source=c.source)
+            if where not in entry["cited_by"]:
+                entry["cited_by"].append(where)
+    paragraphs = sorted(seen.values(), key=lambda e: (e["adopted"], e["resolution"], e["paragraph"]))
+    by_resolution: dict[str, dict[str, int]] = {}
+    for e in paragraphs:
+        counts = by_resolution.setdefault(e["resolution"], {"paragraphs": 0, "verified": 0, "unverified": 0})
+        counts["paragraphs"] += 1
+        counts["verified" if e["verified"] else "unverified"] += 1
+    total = {"paragraphs": len(paragraphs), "verified": sum(e["verified"] for e in paragraphs)}
+    total["unverified"] = total["paragraphs"] - total["verified"]
+    return {"paragraphs": paragraphs, "by_resolution": by_resolution, "total": total}
+
+
+def catalogue_json(rulebook: Rulebook) -> str:
+    """The rulebook as JSON: every rule's spec (without its examples) and the citation summary."""
+    import json
+
+    rules = [{"id": r.id, "file": r.file, "scope": r.scope,
+              **r.spec.model_dump(mode="json", by_alias=True, exclude={"examples"})}
+             for r in rulebook.rules.values()]
+    for r in rules:
+        if r.get("assumption"):
+            r["assumption"] = " ".join(r["assumption"].split())
+    return json.dumps({"digest": rulebook.digest, "rules": rules, "citations": citation_summary(rulebook)},
+                      indent=2, sort_keys=True, ensure_ascii=False)
 
 
 def main() -> None:

@@ -149,6 +149,10 @@ def _build(specs: list[tuple[str, RuleSpec]], predicates: Mapping[str, tuple[str
                 raise InvalidRule(f"{ref!r} is named both in replaced_by and supplemented_by", file=label,
                                   key="supplemented_by",
                                   hint="a measure that never lapsed is supplemented; one that ended is replaced")
+        for ref in spec.cite_with:
+            if ref not in rules:
+                raise InvalidRule(f"cite_with names rule {ref!r}, which is not in the rulebook", file=label,
+                                  key="cite_with", hint=_did_you_mean(ref, rules))
     defaults: dict[str, dict[str, C.Scalar]] = {k: {} for k in C.FACT_KINDS}
     for p in patterns:
         for key in C.keys_of(p.cond):

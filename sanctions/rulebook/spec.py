@@ -210,6 +210,10 @@ class RuleSpec(_Spec):
     in_force: InForceSpec
     outcome: Outcome
     binding: bool = True
+    assumption: str | None = Field(
+        default=None, description="A reading of the text that the rule relies on and no source settles (an "
+        "interpretation, a date inferred, a condition read one way): every finding of the rule says it, and so do "
+        "the catalogue and the JSON output, so a reader sees what is law and what is reading.")
     scope: Literal["item", "transfer", "deal"] | None = Field(
         default=None, description="Which facts the rule judges; inferred from the fields when omitted.")
     when: CondSpec
@@ -219,6 +223,10 @@ class RuleSpec(_Spec):
     duty: DutySpec | None = None
     cap: dict[str, Any] | list[dict[str, Any]] | None = Field(
         default=None, description="Cap (or caps, one per period regime) judged with a ledger: see sanctions.caps.CapSpec.")
+    cite_with: list[str] = Field(
+        default_factory=list, description="Ids of rules whose paragraphs also bear on this rule's findings (a "
+        "paragraph this one extends, or a measure the same act breaches): when one of them fires on the same "
+        "transfer, its citations are added to this rule's finding.")
     replaces: list[str] = Field(default_factory=list, description="Ids of rules this one replaced.")
     replaced_by: list[str] = Field(default_factory=list, description="Ids of rules that replaced this one: the "
                                    "measure ended when they began, so this rule carries an 'until'.")

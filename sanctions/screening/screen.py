@@ -39,7 +39,14 @@ class Screening:
         return {h["regime"] for h in self.hits.get(transfer_id, []) if h["in_force_on_date"]}
 
     def vessel_designated(self, transfer_id: str) -> bool:
-        return any(h["in_force_on_date"] for h in self.vessel_hits.get(transfer_id, []))
+        """A vessel of the transfer was designated by the 1718 Committee on the transfer's date."""
+        return any(h["in_force_on_date"] and h.get("committee_designated", True)
+                   for h in self.vessel_hits.get(transfer_id, []))
+
+    def vessel_owner_listed(self, transfer_id: str) -> bool:
+        """A vessel of the transfer was owned or managed by a party on the UN list on the transfer's date."""
+        return any(h["in_force_on_date"] and h.get("owner_listed", False)
+                   for h in self.vessel_hits.get(transfer_id, []))
 
     def annotate(self, decision: Any) -> Any:
         """The decision with the screening record and the match evidence attached to party findings."""
@@ -135,6 +142,8 @@ def screen_subject(subject: Transfer | Deal, index: Any, *, as_of: dt.date | Non
                     "role": role, "vessel": v.name, "designated_name": vm.vessel.name, "imo": vm.vessel.imo,
                     "designated_on": vm.vessel.designated_on.isoformat(), "basis": vm.vessel.basis,
                     "matched_on": vm.matched_on, "score": vm.score, "verified": vm.vessel.verified,
+                    "committee_designated": vm.vessel.committee_designated, "owner_listed": vm.vessel.owner_listed,
+                    "listing": vm.vessel.listing,
                     "in_force_on_date": in_force, "explanation": vm.explain()})
                 if not in_force:
                     out.notes.append(f"transfer {t.id}: {role} {v.name!r} was designated on "

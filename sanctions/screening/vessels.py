@@ -106,6 +106,8 @@ class DesignatedVessel:
         verified: Whether name, IMO, date and basis are confirmed by an official text in ``sources``.
         sources: Citations, each naming the document and where it was read.
         notes: Caveats.
+        listing: For a vessel reached through a listed owner or manager, the UN reference numbers and roles
+            (``KPe.064 (registered owner)``); empty otherwise.
     """
 
     name: str
@@ -117,6 +119,17 @@ class DesignatedVessel:
     verified: bool
     sources: tuple[str, ...]
     notes: str = ""
+    listing: str = ""
+
+    @property
+    def committee_designated(self) -> bool:
+        """Designated by the 1718 Committee itself (2321 OP12, 2371 OP6, 2375 OP6), as the row's basis says."""
+        return any(p in self.basis for p in ("2321 OP12", "2371 OP6", "2375 OP6"))
+
+    @property
+    def owner_listed(self) -> bool:
+        """Reached through an owner or manager on the UN list (the 2270 port-entry ban for their vessels)."""
+        return bool(self.listing)
 
 
 def _data_path() -> Path:
@@ -154,6 +167,7 @@ def _row(raw: Any, where: str, i: int) -> DesignatedVessel:
         verified=bool(raw["verified"]),
         sources=tuple(str(s) for s in raw["sources"]),
         notes=str(raw.get("notes") or ""),
+        listing=str(raw.get("listing") or ""),
     )
 
 

@@ -102,7 +102,7 @@ def test_named_headings_fully_covered(hd: str, nomenclature: dict[str, dict[str,
     ("12", Category.agricultural_products), ("25", Category.earth_and_stone), ("44", Category.wood),
     ("84", Category.machinery), ("85", Category.electrical_equipment), ("89", Category.vessels),
     ("86", Category.vehicles), ("87", Category.vehicles), ("88", Category.aircraft),
-    ("72", Category.iron), ("73", Category.metals), ("76", Category.metals), ("83", Category.metals),
+    ("72", Category.metals), ("7201", Category.iron), ("7206", Category.iron), ("73", Category.metals), ("76", Category.metals), ("83", Category.metals),
     ("03", Category.seafood), ("93", Category.small_arms),
 ])
 def test_named_chapter_rows(ch: str, category: Category) -> None:

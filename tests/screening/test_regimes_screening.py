@@ -37,8 +37,9 @@ def rifles(name: str, country: str, date: str) -> object:
 
 # (rule, transfer maker, listed name, country, date, reference number, first citation's resolution)
 CASES = [
-    ("isil_alqaida.persons.asset_freeze", payment, "Abu Sayyaf Group", "PH", "2024-06-01", "QDe.001", "2734 (2024)"),
-    ("isil_alqaida.arms.listed", rifles, "Abu Sayyaf Group", "PH", "2024-06-01", "QDe.001", "2734 (2024)"),
+    # dated after 2734 (2024) was adopted (10 June 2024): a finding cites only paragraphs adopted by its date
+    ("isil_alqaida.persons.asset_freeze", payment, "Abu Sayyaf Group", "PH", "2024-07-01", "QDe.001", "2734 (2024)"),
+    ("isil_alqaida.arms.listed", rifles, "Abu Sayyaf Group", "PH", "2024-07-01", "QDe.001", "2734 (2024)"),
     ("taliban.persons.asset_freeze", payment, "Haji Khairullah Haji Sattar Money Exchange", "AF", "2024-06-01",
      "TAe.010", "2255 (2015)"),
     ("taliban.arms.listed", rifles, "Haji Khairullah Haji Sattar Money Exchange", "AF", "2024-06-01", "TAe.010",

@@ -49,17 +49,64 @@ def test_every_dprk_vessel_imo_in_the_ofac_snapshot_passes_the_check_digit() -> 
     assert [i for i in imos if not is_valid_imo(i)] == []
 
 
+def _is_us_source(source: str) -> bool:
+    return "treasury.gov" in source or "OFAC" in source or "SDN" in source
+
+
 def test_table_loads_and_every_row_is_sourced() -> None:
     rows = designated_vessels()
-    assert len(rows) >= 20
+    assert len(rows) == 38
     for v in rows:
         assert v.sources and all(s.strip() for s in v.sources), v.name
         assert v.imo is None or is_valid_imo(v.imo)
         assert v.designated_on >= date(2016, 3, 2)
-        assert "OFAC" not in " ".join(v.sources) and "treasury.gov" not in " ".join(v.sources)
+        # the US list only ever cross-checks an IMO number: never the sole source, never called a designation
+        assert any(not _is_us_source(s) for s in v.sources), v.name
+        assert all(s.startswith("IMO cross-check only") for s in v.sources if _is_us_source(s)), v.name
     verified = [v for v in rows if v.verified]
-    assert {v.name for v in verified} == {"KUM UN SAN 3", "SHANG YUAN BAO", "NEW REGENT"}
+    assert len(verified) == 29
+    assert {"KUM UN SAN 3", "SHANG YUAN BAO", "NEW REGENT", "UL JI BONG 6", "SAM JONG 2", "HUA FU"} <= {
+        v.name for v in verified}
     assert all(v.imo for v in verified)
+    # a verified row rests on an official text besides any US cross-check
+    assert all(any(("press.un.org" in s or "Consolidated List" in s or "Ministry of Foreign Affairs" in s)
+                   for s in v.sources) for v in verified)
+
+
+UN_XML = SHARED_ROOT / "data/un_sc_consolidated_2026-05-08.xml"
+
+
+@pytest.mark.skipif(not (UN_XML.exists() and OFAC.exists()), reason="shared list snapshots not available")
+def test_rows_reached_through_a_listed_owner_match_the_un_list_and_the_us_imo() -> None:
+    """Every row that cites a UN entry (KPe.nnn): the entry's comment names the vessel, the listing date is
+    the row's date (or 2 March 2016, when the port-entry ban for vessels of designated persons began), and
+    the US SDN list gives the same IMO number for the same name."""
+    import xml.etree.ElementTree as ET
+
+    entities = {e.findtext("REFERENCE_NUMBER", "").strip(): e for e in ET.parse(UN_XML).getroot().iter("ENTITY")}
+    text = OFAC.read_bytes().rstrip(b"\x1a").decode("ascii")
+    us_imo = {}
+    for row in csv.reader(io.StringIO(text)):
+        cols = [c.strip() for c in row]
+        if len(cols) == 12 and cols[2] == "vessel" and "DPRK" in cols[3]:
+            found = re.findall(r"IMO (\d{7})", cols[11])
+            if found:
+                us_imo[cols[1]] = found[0]
+    checked = 0
+    for v in designated_vessels():
+        refs = sorted({r for s in v.sources for r in re.findall(r"entry (KPe\.\d{3})", s)})
+        if not refs:
+            continue
+        listed = []
+        for ref in refs:
+            entity = entities[ref]
+            comment = " ".join((entity.findtext("COMMENTS1") or "").split()).casefold()
+            assert v.name.casefold() in comment, (v.name, ref)
+            listed.append(date.fromisoformat(entity.findtext("LISTED_ON", "")[:10]))
+        assert v.designated_on in (max(max(listed), date(2016, 3, 2)), date(2017, 10, 3)), v.name
+        assert us_imo[v.name] == v.imo, v.name
+        checked += 1
+    assert checked == 24
 
 
 def test_imo_match_is_decisive() -> None:
