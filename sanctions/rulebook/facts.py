@@ -82,14 +82,6 @@ _FIELDS: list[FieldSpec] = [
     FieldSpec("transfer.countries", "set", "transfer",
               "Every country the transfer touches: origin, destination, parties, route, vessel flags."),
     FieldSpec("transfer.route.ports", "set", "transfer", "Ports on the route, lower case."),
-    FieldSpec("transfer.route.stops", "num", "transfer", "Number of ports and crossings on the route."),
-    FieldSpec("transfer.contract.date", "date", "transfer", "Date the transfer's contract was finalised."),
-    FieldSpec("transfer.contract.written", "bool", "transfer", "The transfer's contract is a written contract."),
-    FieldSpec("transfer.first_notification", "date", "transfer",
-              "Date of the earliest notification to a committee about the transfer (absent when none)."),
-    FieldSpec("transfer.hs_headings", "set", "transfer",
-              "HS headings (first four digits) of the transfer's items, so that a transfer-scoped rule can "
-              "ask what the transfer carries."),
     FieldSpec("transfer.transport", "set", "transfer", "Modes of transport.", _enum(TransportMode)),
     FieldSpec("transfer.route.countries", "set", "transfer", "Countries of the ports on the route."),
     FieldSpec("transfer.vessel.flag", "str", "transfer", "Flag of the carrying vessel."),
@@ -105,9 +97,6 @@ _FIELDS: list[FieldSpec] = [
               "Regimes under which a party of the transfer was listed on the transfer's date (from list screening)."),
     FieldSpec("transfer.designated_vessel", "bool", "transfer",
               "The carrying or ship-to-ship vessel was designated by the 1718 Committee on the transfer's date."),
-    FieldSpec("transfer.vessel_owner_listed", "bool", "transfer",
-              "The carrying or ship-to-ship vessel was owned or managed by a party on the UN list on the transfer's "
-              "date (from the designated-vessels table's listing column)."),
     FieldSpec("transfer.screened", "bool", "transfer", "Parties were screened against a UN list edition."),
     FieldSpec("transfer.destination_subdivision", "str", "transfer",
               "ISO 3166-2 region of the destination country (e.g. SD-DN), when given."),
@@ -131,7 +120,6 @@ _FIELDS: list[FieldSpec] = [
     FieldSpec("item.value.usd", "num", "item", "Declared value when it is given in USD."),
     FieldSpec("item.origin_country", "str", "item", "Origin of the goods (the transfer's origin by default)."),
     FieldSpec("item.end_use", "str", "item", "Declared end use.", _enum(EndUse)),
-    FieldSpec("item.condition", "str", "item", "New or used, when stated.", ("new", "used")),
     FieldSpec("finding.rule", "str", "finding", "Id of the rule that made the finding."),
     FieldSpec("finding.regime", "str", "finding", "Regime of that rule."),
     FieldSpec("finding.outcome", "str", "finding", "Outcome of the finding."),
@@ -398,17 +386,11 @@ def transfer_raw(t: Transfer, deal_id: str | None = None, screening: Any = None)
         "transfer.sts_vessel.flag": t.sts_vessel.flag if t.sts_vessel else None,
         "transfer.vessel_flags": flags,
         "transfer.notified": bool(t.notifications),
-        "transfer.first_notification": day(min(n.date for n in t.notifications)) if t.notifications else None,
-        "transfer.contract.date": day(t.contract.date) if t.contract else None,
-        "transfer.contract.written": t.contract.written if t.contract else None,
-        "transfer.route.stops": float(len(t.route)),
-        "transfer.hs_headings": {i.hs_code[:4] for i in t.items if i.hs_code and len(i.hs_code) >= 4},
         "transfer.committee_exemption": bool(t.exemptions),
         "transfer.in_deal": deal_id is not None,
         "transfer.deal_id": deal_id,
         "transfer.designated_regimes": screening.regimes(t.id) if screening is not None else set(),
         "transfer.designated_vessel": screening.vessel_designated(t.id) if screening is not None else False,
-        "transfer.vessel_owner_listed": screening.vessel_owner_listed(t.id) if screening is not None else False,
         "transfer.screened": screening is not None,
         **end_user_raw(t),
     }
@@ -540,8 +522,14 @@ class Projector:
         for key, path, n in self._prefix:
             value = get(path)
             fact[key] = value[:n] if isinstance(value, str) and len(value) >= n else ""
-        for key, inner, path in self._unknown:
-            fact[key] = _is_unknown(raw, inner, path)
+        if self._unknown:
+            # most records leave nothing unknown: then every unknown flag is False (what _is_unknown gives)
+            if any(k[:1] == UNKNOWN_PREFIX for k in raw):
+                for key, inner, path in self._unknown:
+                    fact[key] = _is_unknown(raw, inner, path)
+            else:
+                for key, _inner, _path in self._unknown:
+                    fact[key] = False
         return fact
 
 
