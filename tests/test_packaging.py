@@ -31,6 +31,8 @@ def test_wheel_contents(wheel):
                  "country_aliases.yaml"):
         assert f"sanctions/data/{data}" in names
     assert "sanctions/strategies.py" in names
+    for template in ("base", "decision", "batch", "ledger"):  # the HTML reports' templates are package data
+        assert f"sanctions/report/templates/{template}.html.j2" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "check-transfer = sanctions.cli:main" in text and "[hypothesis]" in text
@@ -49,6 +51,8 @@ def test_installed_wheel_finds_its_rules_and_strategies(wheel, tmp_path):
         "from sanctions.model import Transfer\n"
         "t = st.from_type(Transfer).example()\n"
         "assert isinstance(t, Transfer)\n"
+        "from sanctions.report import render_batch\n"
+        "assert render_batch([]).startswith('<!DOCTYPE html>')\n"
         "print(len(rb), rb.digest)\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
