@@ -76,6 +76,7 @@ from sanctions.model.records import (
     Category,
     Deal,
     EndUse,
+    EndUserKind,
     Item,
     Party,
     PartyKind,
@@ -576,11 +577,34 @@ def transfers(*, countries: Collection[str] | None = None, supplier_countries: C
         if with_exemptions or (with_exemptions is None and draw(st.integers(0, 5)) == 0):
             data["exemptions"] = [{"reference": f"1718/EXEMPT/{start.year}/{draw(st.integers(1, 999)):03d}",
                                    "purpose": draw(st.sampled_from(("humanitarian", "livelihood")))}]
+        # the scope facts of the regimes whose embargoes turn on a region or on the end user
+        if draw(st.integers(0, 3)) == 0:
+            regions = _subdivisions(data["destination_country"])
+            if regions:
+                data["destination_subdivision"] = draw(st.sampled_from(regions))
+        if draw(st.integers(0, 3)) == 0:
+            end_user: dict[str, Any] = {"kind": draw(st.sampled_from([k.value for k in EndUserKind]))}
+            if draw(st.booleans()):
+                end_user["organisation"] = draw(st.sampled_from(_ORGANISATIONS))
+            data["end_user"] = end_user
         if draw(st.integers(0, 5)) == 0:
             data["notes"] = draw(st.sampled_from(("urgent", "per contract 12/A", "second shipment")))
         return Transfer.model_validate(data)
 
     return build()
+
+
+_ORGANISATIONS = ("UNIFIL", "MONUSCO", "UNMISS", "MINUSCA", "MSS", "Houthis", "Ansar Allah", "Al-Shabaab",
+                  "Rapid Support Forces", "M23", "Viv Ansanm")
+"""Named forces, missions and groups the rules of the other regimes test (drawn for ``end_user.organisation``)."""
+
+
+@cache
+def _subdivisions(country: str) -> tuple[str, ...]:
+    import pycountry
+
+    subs = pycountry.subdivisions.get(country_code=country) if country in _COUNTRY_CODES else None
+    return tuple(sorted(s.code for s in subs or ()))
 
 
 def deals(*, legs: st.SearchStrategy[Transfer] | None = None, min_legs: int = 1, max_legs: int = 3,
@@ -626,7 +650,8 @@ def deals(*, legs: st.SearchStrategy[Transfer] | None = None, min_legs: int = 1,
                 first = out[0]
                 t = t.model_copy(update={"supplier": first.recipient, "recipient": first.supplier,
                                          "origin_country": first.destination_country,
-                                         "destination_country": first.origin_country})
+                                         "destination_country": first.origin_country,
+                                         "destination_subdivision": None})
             out.append(t.model_copy(update={"id": f"{deal_id}.leg{i}"}))
         data: dict[str, Any] = {"id": deal_id, "transfers": [t.model_dump(mode="json") for t in out]}
         if draw(st.booleans()):

@@ -507,13 +507,13 @@ class Transfer(_Model):
                                      "is taken as the end user where its kind says who it is (armed forces, a "
                                      "government body, an international or humanitarian organisation).")
 
-    @model_validator(mode="after")
-    def _subdivision_in_destination(self) -> Transfer:
-        sub = self.destination_subdivision
-        if sub is not None and not sub.startswith(self.destination_country + "-"):
-            raise ValueError(f"destination_subdivision {sub!r} is not a region of destination_country "
-                             f"{self.destination_country!r}")
-        return self
+    @field_validator("destination_subdivision")
+    @classmethod
+    def _subdivision_in_destination(cls, sub: str | None, info: ValidationInfo) -> str | None:
+        country = info.data.get("destination_country")
+        if sub is not None and isinstance(country, str) and not sub.startswith(country + "-"):
+            raise ValueError(f"{sub!r} is not a region of destination_country {country!r}")
+        return sub
 
     items: list[Item] = Field(default_factory=list, max_length=10_000, description="What moves.")
     notifications: list[Notification] = Field(default_factory=list, description="Notifications made to a "
