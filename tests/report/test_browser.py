@@ -73,7 +73,33 @@ def test_founding_report_renders(driver, tmp_path):
     assert len(details.find_elements(By.CSS_SELECTOR, "ul.not-matched li")) == len(decision.not_matched)
     # legs are links a keyboard reaches
     assert driver.execute_script("var a = document.querySelector('a.leg'); a.focus(); return document.activeElement === a")
+    _printable(driver)
     _clean(driver, url)
+
+
+def _printable(driver):
+    """Printing opens every collapsed section (and closes them after), the print style sheet applies, and the
+    browser makes a PDF of more than one page."""
+    import base64
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.print_page_options import PrintOptions
+
+    driver.execute_script("document.querySelectorAll('details').forEach(function (d) { d.open = false; })")
+    driver.execute_script("window.dispatchEvent(new Event('beforeprint'))")
+    assert all(d.get_attribute("open") is not None for d in driver.find_elements(By.TAG_NAME, "details"))
+    driver.execute_script("window.dispatchEvent(new Event('afterprint'))")
+    assert all(d.get_attribute("open") is None for d in driver.find_elements(By.TAG_NAME, "details"))
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        assert driver.execute_script("return getComputedStyle(document.querySelector('.skip')).display") == "none"
+        src = driver.execute_script("var a = document.querySelector('a.src');"
+                                    "return a && getComputedStyle(a, '::after').content")
+        assert src is None or "http" in src  # a printed source link shows its address
+    finally:
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    pdf = base64.b64decode(driver.print_page(PrintOptions()))
+    assert pdf.startswith(b"%PDF") and len(pdf) > 20_000
 
 
 def test_hostile_text_renders_as_text(driver, tmp_path):

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 from markupsafe import escape
-from report_samples import IMG, SCRIPT, founding, hostile, shared_engine
+from report_samples import IMG, ROOT, SCRIPT, founding, hostile, shared_engine
 
 from sanctions import parse_transfer
 from sanctions.exc import InvalidInput
@@ -148,3 +148,36 @@ def test_empty_ledger_says_so(tmp_path):
 
     with open_ledger(tmp_path / "e.db") as ledger:
         assert "holds no cap-counted transfers" in render_ledger(ledger)
+
+
+def _rice(tid: str, **extra):
+    return parse_transfer({"id": tid, "date": "2024-03-01", "supplier": {"name": "Tianjin Trading Ltd", "country": "CN"},
+                           "recipient": {"name": "Korea Sample Trading Corporation", "country": "KP"},
+                           "origin_country": "CN", "destination_country": "KP",
+                           "items": [{"description": "Rice", "hs_code": "100630"}], **extra})
+
+
+def test_screening_hits_and_an_applied_exemption_are_shown():
+    from sanctions.screening import lists, matching
+    from sanctions.screening import screen as screening
+
+    index = matching.index_for(lists.load(ROOT / "fixtures" / "lists" / "un_list_sample.xml"))
+    engine = shared_engine()
+    hit = screening.check(engine, _rice("rice-1"), index)
+    (f,) = [f for f in hit.findings if f.related.get("listings")]
+    listing = f.related["listings"][0]
+    page = render_decisions(hit, [_rice("rice-1")], rulebook=engine.rulebook)
+    row = re.search(r'<table class="hits">.*?</table>', page, re.DOTALL)[0]
+    assert listing["reference_number"] in row and str(escape(listing["primary_name"])) in row
+    assert f"{listing['score']:.1f}" in row and "UN list (edition 2026-03-01)" in page
+    aid = _rice("rice-2", purpose="humanitarian", supplier={"name": "World Food Programme", "country": "IT",
+                                                           "kind": "international_organisation"})
+    cleared = screening.check(engine, aid, index)
+    (ex,) = [c for c in cleared.considered if c.status == "exempted"]
+    page = render_decisions(cleared, [aid], rulebook=engine.rulebook)
+    assert "1 exempted" in page and str(escape(ex.exemption["title"])) in page and "No findings." in page
+
+
+def test_same_decisions_same_page(founding_page):
+    decision, deal, page = founding_page
+    assert render_decisions(decision, [deal], rulebook=shared_engine().rulebook) == page
