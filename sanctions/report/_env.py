@@ -19,7 +19,7 @@ OUTCOMES = ("prohibited", "authorisation_required", "review", "notification_requ
 
 WORDS = {"prohibited": "Prohibited", "authorisation_required": "Authorisation required", "review": "Review",
          "notification_required": "Notification required", "clear": "Clear"}
-ICONS = {"prohibited": "\u2716", "authorisation_required": "\u2691", "review": "?",
+ICONS = {"prohibited": "\u2716", "authorisation_required": "\u26a0", "review": "?",
          "notification_required": "\u2709", "clear": "\u2714"}
 """A symbol per outcome, shown beside the word so the outcome never depends on colour alone."""
 

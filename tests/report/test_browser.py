@@ -143,7 +143,7 @@ def test_batch_report_opens_sorts_and_filters(driver, batch_page):
     assert status.text == f"{BATCH} of {BATCH} decisions match."
     rows = _rows(driver)
     assert len(rows) == 50 and rows[0][1] == "T000000" and rows[1][1] == "T000001"
-    tiles = {t.get_attribute("data-verdict"): int(t.find_element(By.CLASS_NAME, "n").text)
+    tiles = {t.get_attribute("data-verdict"): int(t.find_element(By.CLASS_NAME, "n").text.replace(",", ""))
              for t in driver.find_elements(By.CSS_SELECTOR, ".tile[data-verdict]")}
     assert sum(tiles.values()) == BATCH and tiles["clear"] == BATCH // 4 and tiles["prohibited"] == BATCH // 2
     # a hostile subject id is data, shown as text, and runs nothing
