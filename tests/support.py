@@ -40,3 +40,15 @@ def run_cli(*args: str, stdin: bytes | None = None, timeout: float = 120, env=No
     """Run check-transfer in a subprocess, as a user would."""
     return subprocess.run([sys.executable, "-m", "sanctions.cli", *args], input=stdin, capture_output=True,
                           timeout=timeout, cwd=ROOT, env=env)
+
+
+def evaluator_params(*names: str) -> list:
+    """Evaluator names as pytest params; ``durable`` is always collected and, where durable-rules does not import
+    (Python 3.13+, no C compiler), shown as skipped with the reason instead of silently left out."""
+    import pytest
+
+    from sanctions.evaluate import _durable
+
+    ok, why = _durable.available()
+    return [pytest.param(n, marks=pytest.mark.skipif(not ok, reason=f"durable-rules is not available: {why}"))
+            if n == "durable" else n for n in names]

@@ -17,12 +17,9 @@ LAWFUL = sorted(p.name for p in FIXTURES.glob("lawful_*.json"))
 
 
 def evaluators():
-    from sanctions.evaluate import _durable
+    from support import evaluator_params
 
-    names = ["reference"]
-    if _durable.available()[0]:
-        names.append("durable")
-    return names
+    return evaluator_params("reference", "durable")
 
 
 @pytest.fixture(scope="module", params=evaluators())

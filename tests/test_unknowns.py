@@ -15,9 +15,9 @@ from sanctions.model.records import CoarseDate, parse_input, parse_transfer
 
 
 def _evaluators() -> list[str]:
-    from sanctions.evaluate import _durable
+    from support import evaluator_params
 
-    return ["reference", "batch"] + (["durable"] if _durable.available()[0] else [])
+    return evaluator_params("reference", "batch", "durable")
 
 
 @pytest.fixture(scope="module", params=_evaluators())

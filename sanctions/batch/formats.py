@@ -352,15 +352,23 @@ def _nearest_column(name: str) -> str:
     return f"did you mean {' or '.join(repr(c) for c in near)}?" if near else ""
 
 
-def read_parquet(path: str | Path, source: str, progress: Any = None) -> Iterator[Record]:
-    """Records of a flat-layout Parquet file, read one row group at a time."""
+def open_parquet(path: str | Path, source: str) -> Any:
+    """A ``pyarrow.parquet.ParquetFile``, or an :class:`InvalidInput` when pyarrow is missing (with how to install
+    it) or the file is not Parquet."""
     pq = _pyarrow_parquet("reading Parquet input")
     try:
-        pf = pq.ParquetFile(path)
+        return pq.ParquetFile(path)
     except OSError as err:
-        raise InvalidInput(f"cannot read: {err.strerror or err}", source=source) from None
+        if err.errno is not None:
+            raise InvalidInput(f"cannot read: {err.strerror or err}", source=source) from None
+        raise InvalidInput(f"not a Parquet file ({err})", source=source) from None
     except Exception as err:  # pyarrow's ArrowInvalid and kin: not a Parquet file
         raise InvalidInput(f"not a Parquet file ({err})", source=source) from None
+
+
+def read_parquet(path: str | Path, source: str, progress: Any = None) -> Iterator[Record]:
+    """Records of a flat-layout Parquet file, read one row group at a time."""
+    pf = open_parquet(path, source)
     unknown = [c for c in pf.schema_arrow.names if c not in FLAT_COLUMNS]
     if unknown:
         raise InvalidInput(f"unknown columns in {source}: {', '.join(unknown)}", source=source,

@@ -47,7 +47,7 @@ from sanctions.exc import InvalidInput
 
 from sanctions.batch.formats import (  # noqa: F401  (re-exported)
     FLAT_COLUMNS, ITEM_COLUMNS, TRANSFER_COLUMNS, FmtIn, FmtOut, Payload, Record, _CommittedJsonlWriter, _FlatError,
-    _group, _guess, _JsonlWriter, _ParquetWriter, _Prefix, _read_jsonl_tracked, _json_error, flatten, read_csv,
+    open_parquet, _group, _guess, _JsonlWriter, _ParquetWriter, _Prefix, _read_jsonl_tracked, _json_error, flatten, read_csv,
     read_jsonl, read_parquet, Result,
 )
 
@@ -100,10 +100,10 @@ class BatchSummary:
         return (f"read {self.read}, judged {self.judged} ({v or 'none'}), rejected {self.rejected} "
                 f"in {self.seconds:.1f} s ({rate:,.0f} records/s, {self.workers or 1} process"
                 f"{'es' if self.workers > 1 else ''})"
+                + (f"; resumed after {self.resumed} records of an interrupted run" if self.resumed else "")
                 + (f"; columnar path decided {self.columnar}, row path judged {sum(self.routed.values())} ("
                    + ", ".join(f"{k}: {n}" for k, n in sorted(self.routed.items())) + ")"
                    if self.columnar or self.routed else "")
-                + (f"; resumed after {self.resumed} records of an interrupted run" if self.resumed else "")
                 + (f"; {self.internal} of the rejected hit an internal error (please report it)"
                    if self.internal else ""))
 
@@ -294,7 +294,9 @@ def _error_line(line: int, err: InvalidInput) -> Result:
 def judge_chunk(chunk: list[Record], source: str, engine: Any = None, as_of: dt.date | None = None
                 ) -> list[Result]:
     """Judge one chunk of records; never raises for a bad record (it becomes an error result)."""
+    from sanctions.exc import FieldProblem, InvalidTransfer
     from sanctions.explain import to_json
+    from sanctions.model.reading import DuplicateKey, no_duplicate_keys
     from sanctions.model.records import parse_input
 
     engine = engine if engine is not None else _ENGINE
@@ -308,7 +310,11 @@ def judge_chunk(chunk: list[Record], source: str, engine: Any = None, as_of: dt.
                 raise payload
             if isinstance(payload, str):
                 try:
-                    payload = json.loads(payload)
+                    payload = json.loads(payload, object_pairs_hook=no_duplicate_keys)
+                except DuplicateKey as err:
+                    raise InvalidTransfer(f"key {err.key!r} appears twice in one object; a repeated key is "
+                                          "ambiguous, so it is refused", source=source, record=line,
+                                          problems=[FieldProblem(err.key, "key given twice", None)]) from None
                 except json.JSONDecodeError as err:
                     raise _json_error(line, source, err) from None
             subject = parse_input(payload, source=source, record=line)
@@ -433,6 +439,8 @@ def check_file(
     _check_paths(source, out)
     if fmt == "jsonl":
         _not_one_document(source)
+    if fmt == "parquet":
+        open_parquet(source, source)  # pyarrow installed, and a Parquet file: said plainly before any work
     special = not hasattr(out, "write") and _is_special(os.fspath(out))  # type: ignore[arg-type]
     committed = fmt == "jsonl" and fmt_out == "jsonl" and not hasattr(out, "write") and not special
     if resume and not committed:
@@ -440,6 +448,8 @@ def check_file(
     factory = engine_factory or default_engine
     if evaluator not in ("columnar", "row"):
         raise InvalidInput(f"unknown batch evaluator {evaluator!r}; use columnar or row")
+    if evaluator == "columnar" and not _columnar_available():
+        evaluator = "row"  # the columnar path needs pyarrow and NumPy (an optional extra); same output without
     if evaluator == "columnar":
         from sanctions.batch.columnar import COLUMNAR_CHUNK, ColumnarFactory
 
@@ -613,6 +623,15 @@ def _not_one_document(source: str) -> None:
         raise InvalidInput("the first line is a JSON array, not one record: JSON Lines has one transfer or deal "
                            "per line (e.g. jq -c '.[]'), or judge the array with 'check-transfer FILE'",
                            source=source, record=1)
+
+
+def _columnar_available() -> bool:
+    try:
+        import numpy  # noqa: F401
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _is_special(path: str) -> bool:

@@ -15,20 +15,30 @@ import argparse
 import datetime as dt
 import functools
 import sys
-from collections.abc import Sequence
 from typing import Any
+
+from sanctions.exc import InvalidInput
+
+
+def _hint(text: str) -> str:
+    from sanctions.model.hints import date_hint
+
+    hint = date_hint(text)
+    return f"; {hint}" if hint else ""
 
 
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}{_hint(text)}") from None
 
 
-def _parser(parser_cls: type[argparse.ArgumentParser]) -> argparse.ArgumentParser:
-    p = parser_cls(prog="check-transfer batch",
-                   description="Judge every record of a JSON Lines, CSV or Parquet file; one output line each.")
+def add_parser(subparsers: Any) -> None:
+    """Add ``batch`` to the ``check-transfer`` subcommands."""
+    p = subparsers.add_parser("batch", help="judge a large JSON Lines, CSV or Parquet file on every core, resumably",
+                              description="Judge every record of a JSON Lines, CSV or Parquet file; one output "
+                                          "line each.")
     p.add_argument("input", metavar="IN", help="input file (JSON Lines, or the flat CSV / Parquet layout)")
     p.add_argument("--out", required=True, metavar="OUT", help="output file (JSON Lines, or .parquet)")
     p.add_argument("--resume", action="store_true",
@@ -46,20 +56,19 @@ def _parser(parser_cls: type[argparse.ArgumentParser]) -> argparse.ArgumentParse
     p.add_argument("--evaluator", choices=("columnar", "row"), default="columnar",
                    help="columnar (default): clear lines decided as columns, the rest on the row path, the same "
                         "output; row: every record through the one-off check (the oracle)")
-    return p
+    p.set_defaults(run=run)
 
 
-def cli(argv: Sequence[str], parser_cls: type[argparse.ArgumentParser]) -> int:
-    """Run ``check-transfer batch``; see the module docstring. ``parser_cls`` raises on usage errors."""
+def run(args: argparse.Namespace) -> int:
+    """Run ``check-transfer batch`` with its parsed arguments; see the module docstring."""
     from sanctions.batch import run as batch
 
-    args = _parser(parser_cls).parse_args(list(argv))
     fmt_out = args.format_out or ("parquet" if args.out.lower().endswith((".parquet", ".pq")) else "jsonl")
     factory: Any = functools.partial(batch.engine_with_rules, tuple(args.rules)) if args.rules else None
     kwargs: dict[str, Any] = {}
     if args.chunk_size is not None:
         if args.chunk_size < 1:
-            parser_cls(prog="check-transfer batch").error("--chunk-size must be at least 1")
+            raise InvalidInput("check-transfer batch: --chunk-size must be at least 1")
         kwargs["chunk_size"] = args.chunk_size
     summary = batch.check_file(args.input, out=args.out, fmt_in=args.format_in, fmt_out=fmt_out,
                                engine_factory=factory, workers=args.workers, as_of=args.as_of,

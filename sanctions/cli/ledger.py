@@ -435,3 +435,24 @@ def _without_list(decision: dict[str, Any], rule_ids: set[str]) -> dict[str, Any
     out["verdict"] = max((f["outcome"] for f in out["findings"]), key=lambda o: OUTCOME_RANK[o], default="clear")
     return out
 
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Wiring into the check-transfer command line
+# ------------------------------------------------------------------------------------------------------------
+
+
+def add_ledger_parsers(subparsers: Any) -> None:
+    """Add ``ledger`` to the ``check-transfer`` subcommands; its arguments are parsed by :func:`ledger_cli`."""
+    _passthrough(subparsers, "ledger", "the cap ledger: totals, export, import, check", ledger_cli)
+
+
+def add_audit_parsers(subparsers: Any) -> None:
+    """Add ``audit`` to the ``check-transfer`` subcommands; its arguments are parsed by :func:`audit_cli`."""
+    _passthrough(subparsers, "audit", "verify, replay, anchor the hash-chained audit log", audit_cli)
+
+
+def _passthrough(subparsers: Any, name: str, help_text: str, run: Any) -> None:
+    p = subparsers.add_parser(name, help=help_text, add_help=False)
+    parser_cls = type(p)
+    p.set_defaults(passthrough=True, run=lambda _args, rest: run(list(rest), parser_cls))

@@ -21,10 +21,17 @@ import sys
 from collections.abc import Sequence
 from typing import IO, Any
 
+from sanctions.cli.text import safe_text
 from sanctions.exc import InvalidInput, SanctionsError
 
-EXIT_CLEAR, EXIT_PROHIBITED, EXIT_INPUT = 0, 1, 2
+EXIT_CLEAR, EXIT_PROHIBITED, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 SUBCOMMANDS = ("check", "schema", "rules", "lists", "screen", "ledger", "audit", "batch", "report")
+
+# Which package to install for an optional dependency that is missing (import name -> pip requirement).
+_OPTIONAL = {"pyarrow": "pyarrow (pip install 'sanctions[batch]')", "psycopg": "psycopg (pip install 'sanctions[postgres]')",
+             "dask": "dask (pip install 'dask[distributed]')", "durable": "durable-rules (pip install durable-rules)",
+             "rapidfuzz": "rapidfuzz (pip install rapidfuzz)", "defusedxml": "defusedxml (pip install defusedxml)",
+             "platformdirs": "platformdirs (pip install platformdirs)"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,11 +45,18 @@ class _Usage(Exception):
     pass
 
 
+def _hint(text: str) -> str:
+    from sanctions.model.hints import date_hint
+
+    hint = date_hint(text)
+    return f"; {hint}" if hint else ""
+
+
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}{_hint(text)}") from None
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -62,9 +76,7 @@ def _regimes(text: str) -> list[str]:
     return names
 
 
-def _check_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="check-transfer", description="Judge transfers and deals against UN sanctions. "
-                "Other commands: " + ", ".join(SUBCOMMANDS[1:]) + " (check-transfer COMMAND --help).")
+def _check_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="JSON, JSON array or JSON Lines file; - for stdin")
     p.add_argument("--format", choices=("text", "json", "jsonl", "html"), default="text",
                    help="html: one self-contained page to open in a browser (with --out)")
@@ -77,26 +89,79 @@ def _check_parser() -> argparse.ArgumentParser:
                    "(default: the installed edition)")
     p.add_argument("--no-screening", action="store_true", help="do not screen parties against the UN list")
     p.add_argument("--out", metavar="PATH", help="write the findings to this file instead of standard output, "
-                   "atomically (a reader sees the old file or the whole new one, never half)")
+                   "atomically (a reader sees the old file or the whole new one, never half); the folder must exist")
     _common(p)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole ``check-transfer`` command line: one subparser per command.
+
+    ``check-transfer FILE...`` is short for ``check-transfer check FILE...`` (see :func:`main`).
+    """
+    from sanctions import __version__
+    from sanctions.cli import batch, ledger, lists, report
+
+    p = _Parser(prog="check-transfer", description="Judge transfers and deals against UN sanctions. "
+                "'check-transfer FILE...' is short for 'check-transfer check FILE...'; "
+                "'check-transfer COMMAND --help' explains each command.")
+    p.add_argument("--version", action="version", version=f"check-transfer (sanctions) {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    check = sub.add_parser("check", help="judge transfers and deals (the default command)",
+                           description="Judge transfers and deals against UN sanctions.")
+    _check_args(check)
+    check.set_defaults(run=_check)
+    schema = sub.add_parser("schema", help="the JSON Schema of the input (or of rule files)",
+                            description="Print the JSON Schema of the input.")
+    schema.add_argument("--rules-format", action="store_true", help="print the JSON Schema of rule files instead")
+    schema.set_defaults(run=_schema)
+    rules = sub.add_parser("rules", help="the rulebook with its citations",
+                           description="List the rulebook with its citations.")
+    rules.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    _common(rules)
+    rules.set_defaults(run=_rules)
+    lists.add_lists_parser(sub)
+    lists.add_screen_parser(sub)
+    ledger.add_ledger_parsers(sub)
+    ledger.add_audit_parsers(sub)
+    batch.add_parser(sub)
+    report.add_parser(sub)
     return p
+
+
+def _with_command(args: list[str]) -> list[str]:
+    """``check-transfer FILE...`` means ``check-transfer check FILE...``: anything that does not start with a
+    command name (or a top-level option) is a check."""
+    if not args or args[0] in SUBCOMMANDS or args[0] in ("-h", "--help", "--version"):
+        return args
+    return ["check", *args]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``check-transfer`` console script."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    args = _with_command(list(sys.argv[1:] if argv is None else argv))
     try:
-        if args and args[0] in SUBCOMMANDS and args[0] != "check":
-            return _SUB[args[0]](args[1:])
-        if args and args[0] == "check":
-            args = args[1:]
-        return _check(args)
+        parser = build_parser()
+        if not args:
+            parser.print_usage(sys.stderr)
+            raise _Usage("check-transfer: give a FILE to judge, or a COMMAND (check-transfer --help)")
+        ns, extra = parser.parse_known_args(args)
+        if extra and not getattr(ns, "passthrough", False):
+            raise _Usage(f"check-transfer {ns.command}: unrecognized arguments: {' '.join(extra)}")
+        return int(ns.run(ns, extra) if getattr(ns, "passthrough", False) else ns.run(ns))
     except _Usage as err:
         print(str(err), file=sys.stderr)
         return EXIT_INPUT
     except SanctionsError as err:
         print(f"check-transfer: {err}", file=sys.stderr)
         return EXIT_INPUT
+    except ModuleNotFoundError as err:
+        top = (err.name or "").split(".")[0]
+        if top and top != "sanctions":
+            need = _OPTIONAL.get(top, f"{top} (pip install {top})")
+            print(f"check-transfer: this needs the optional package {need}, which is not installed", file=sys.stderr)
+            return EXIT_INPUT
+        print(f"check-transfer: internal error: {type(err).__name__}: {err}. Please report it.", file=sys.stderr)
+        return EXIT_INTERNAL
     except KeyboardInterrupt:
         print("check-transfer: interrupted", file=sys.stderr)
         return 130
@@ -104,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CLEAR
     except Exception as err:  # the promise is "never a traceback": say what broke, plainly
         print(f"check-transfer: internal error: {type(err).__name__}: {err}. Please report it.", file=sys.stderr)
-        return 3
+        return EXIT_INTERNAL
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -118,11 +183,12 @@ def _engine(args: argparse.Namespace) -> Any:
     return Engine(rules=args.rules, evaluator=args.evaluator, regimes=args.regime)
 
 
-def _check(argv: list[str]) -> int:
-    args = _check_parser().parse_args(argv)
+def _check(args: argparse.Namespace) -> int:
     from sanctions.explain import to_json
     from sanctions.model.reading import read_records
 
+    if args.out:
+        _check_out(args.out, args.files)
     engine = _engine(args)
     screener = _screener(args)
     ledger = _open_ledger(args.ledger, engine.rulebook) if args.ledger else None
@@ -132,6 +198,7 @@ def _check(argv: list[str]) -> int:
     out: IO[str] = io.StringIO() if args.out else sys.stdout
     decisions, errors = [], []
     subjects: list[Any] = []  # for --format html, which draws each deal
+    internal = 0
     counts = {"read": 0, "judged": 0, "rejected": 0}
     for name in args.files:
         records = read_records(stream=sys.stdin.buffer, source="<stdin>") if name == "-" else read_records(name)
@@ -144,7 +211,21 @@ def _check(argv: list[str]) -> int:
                 if args.format == "jsonl":
                     out.write(json.dumps({"error": rec.error.to_dict()}, sort_keys=True, ensure_ascii=False) + "\n")
                 continue
-            decision = _judge(engine, rec.value, screener, args.as_of)
+            try:
+                decision = _judge(engine, rec.value, screener, args.as_of)
+            except (SanctionsError, KeyboardInterrupt, MemoryError):
+                raise
+            except Exception as err:  # one record that breaks the engine must not stop the others
+                err_rec = InvalidInput(f"internal error judging this record: {type(err).__name__}: {err}; "
+                                       "please report it", source=rec.source, record=rec.line)
+                internal += 1
+                counts["rejected"] += 1
+                errors.append(err_rec)
+                print(f"check-transfer: {err_rec}", file=sys.stderr)
+                if args.format == "jsonl":
+                    out.write(json.dumps({"error": {**err_rec.to_dict(), "code": "internal-error"}},
+                                         sort_keys=True, ensure_ascii=False) + "\n")
+                continue
             if ledger is not None:
                 decision = ledger(decision, rec.value, args.as_of)
             else:
@@ -159,7 +240,7 @@ def _check(argv: list[str]) -> int:
             if args.format == "jsonl":
                 out.write(to_json(decision, indent=None) + "\n")
             elif args.format == "text":
-                out.write(format_text(decision) + "\n")
+                out.write(safe_text(format_text(decision)) + "\n")
     if args.format == "json":
         if len(decisions) == 1 and not errors:
             out.write(to_json(decisions[0]) + "\n")
@@ -185,9 +266,28 @@ def _check(argv: list[str]) -> int:
     summary = ", ".join(f"{n} {v.replace('_', ' ')}" for v, n in sorted(verdicts.items())) or "none judged"
     print(f"check-transfer: {counts['read']} read, {counts['judged']} judged ({summary}), "
           f"{counts['rejected']} rejected; evaluator {engine.evaluator_name}", file=sys.stderr)
+    if internal:
+        return EXIT_INTERNAL
     if errors:
         return EXIT_INPUT
     return EXIT_PROHIBITED if prohibited else EXIT_CLEAR
+
+
+def _check_out(out: str, inputs: Sequence[str]) -> None:
+    """Refuse an ``--out`` that would destroy an input or that cannot be written, before judging anything."""
+    import os
+
+    if os.path.isdir(out):
+        raise InvalidInput("--out is a folder; give a file name", source=out)
+    parent = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(parent):
+        raise InvalidInput(f"--out: the folder {parent} does not exist; create it first", source=out)
+    if not os.path.exists(out):
+        return
+    for name in inputs:
+        if name != "-" and os.path.exists(name) and os.path.samefile(name, out):
+            raise InvalidInput(f"--out is the input file {name}: writing the report would destroy it; choose "
+                               "another --out", source=out)
 
 
 def _screener(args: argparse.Namespace) -> Any:
@@ -314,10 +414,7 @@ def _short(value: Any) -> str:
 # ----------------------------------------------------------------------------------------------------------------
 
 
-def _schema(argv: list[str]) -> int:
-    p = _Parser(prog="check-transfer schema", description="Print the JSON Schema of the input.")
-    p.add_argument("--rules-format", action="store_true", help="print the JSON Schema of rule files instead")
-    args = p.parse_args(argv)
+def _schema(args: argparse.Namespace) -> int:
     if args.rules_format:
         from sanctions.rulebook import RuleSpec
 
@@ -330,11 +427,7 @@ def _schema(argv: list[str]) -> int:
     return EXIT_CLEAR
 
 
-def _rules(argv: list[str]) -> int:
-    p = _Parser(prog="check-transfer rules", description="List the rulebook with its citations.")
-    p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
-    _common(p)
-    args = p.parse_args(argv)
+def _rules(args: argparse.Namespace) -> int:
     from sanctions.rulebook import load_rulebook
 
     rb = load_rulebook(*args.rules)
@@ -366,39 +459,6 @@ def _rules(argv: list[str]) -> int:
             print(f"    exemption {ex.id}: {ex.title}")
     print(f"{len(rb)} rules; rulebook {rb.digest[:12]}", file=sys.stderr)
     return EXIT_CLEAR
-
-
-def _missing(name: str) -> Any:
-    def run(argv: list[str]) -> int:
-        print(f"check-transfer {name}: not available in this version", file=sys.stderr)
-        return EXIT_INPUT
-
-    return run
-
-
-def _lazy(module: str, name: str) -> Any:
-    def run(argv: list[str]) -> int:
-        import importlib
-
-        try:
-            mod = importlib.import_module(f"sanctions.{module}")
-        except ImportError:
-            return _missing(name)(argv)
-        return mod.cli(argv, _Parser)  # type: ignore[no-any-return]
-
-    return run
-
-
-_SUB = {
-    "schema": _schema,
-    "rules": _rules,
-    "lists": _lazy("cli.lists", "lists"),
-    "screen": _lazy("cli.lists", "screen"),
-    "ledger": _lazy("cli.ledger", "ledger"),
-    "audit": _lazy("cli.ledger", "audit"),
-    "batch": _lazy("cli.batch", "batch"),
-    "report": _lazy("cli.report", "report"),
-}
 
 
 if __name__ == "__main__":  # pragma: no cover

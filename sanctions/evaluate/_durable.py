@@ -89,6 +89,7 @@ Sharding and the engine's fixed-size tables
 from __future__ import annotations
 
 import bisect
+import datetime
 import itertools
 import math
 import sys
@@ -151,8 +152,25 @@ def _load() -> tuple[Any, Any] | None:
             except BaseException as err:  # noqa: BLE001
                 _load_error = _why_not(err)
             else:
+                _quiet_clock(engine)
                 _loaded = (engine, native)
         return _loaded
+
+
+def _epoch_seconds_local() -> float:
+    """durable-rules' own clock (local wall time counted from 1970-01-01), without ``utcfromtimestamp``."""
+    return (datetime.datetime.now() - _EPOCH).total_seconds()
+
+
+_EPOCH = datetime.datetime(1970, 1, 1)
+
+
+def _quiet_clock(engine: Any) -> None:
+    """Replace durable-rules 2.0.28's ``_unix_now``, which calls ``datetime.utcfromtimestamp`` (deprecated since
+    Python 3.12) once per fact and so floods every run with DeprecationWarnings, by the same arithmetic without
+    the deprecated call: the warnings are stopped where they come from, and real ones stay visible."""
+    if hasattr(engine, "_unix_now"):
+        engine._unix_now = _epoch_seconds_local
 
 
 def _why_not(err: BaseException) -> str:

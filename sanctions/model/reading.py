@@ -61,7 +61,12 @@ def loads(text: str, *, source: str, line: int | None = None) -> Any:
     if _depth(text) > MAX_DEPTH:
         raise InvalidInput(f"JSON is nested more than {MAX_DEPTH} levels deep", source=source, record=line)
     try:
-        return json.loads(text, parse_constant=_no_constant)
+        return json.loads(text, parse_constant=_no_constant, object_pairs_hook=no_duplicate_keys)
+    except DuplicateKey as err:
+        where = line if line is not None else _duplicate_line(text, err.key)
+        raise InvalidInput(f"key {err.key!r} appears twice in one object; a repeated key is ambiguous, so it is "
+                           "refused rather than one of its values silently kept",
+                           source=source, record=where) from None
     except json.JSONDecodeError as err:
         where = err.lineno if line is None else line
         raise InvalidInput(f"not valid JSON: {err.msg} at column {err.colno}", source=source, record=where) from None
@@ -69,6 +74,64 @@ def loads(text: str, *, source: str, line: int | None = None) -> Any:
         raise InvalidInput(f"not valid JSON: {err}", source=source, record=line) from None
     except RecursionError:
         raise InvalidInput("JSON is nested too deeply", source=source, record=line) from None
+
+
+class DuplicateKey(ValueError):
+    """A JSON object names the same key twice."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"duplicate key {key!r}")
+        self.key = key
+
+
+def no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` for ``json.loads`` that raises :class:`DuplicateKey` for a key given twice."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise DuplicateKey(k)
+            seen.add(k)
+    return obj
+
+
+def _duplicate_line(text: str, key: str) -> int | None:
+    """The line of the first repeated ``key`` in one object (only run once a duplicate is known to exist)."""
+    stack: list[set[str] | None] = []  # a set of keys per open object, None per open array
+    expect_key = False
+    i, n, line = 0, len(text), 1
+    while i < n:
+        ch = text[i]
+        if ch == "\n":
+            line += 1
+        elif ch == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            if expect_key and stack and stack[-1] is not None:
+                try:
+                    name = json.loads(text[i:j + 1])
+                except ValueError:
+                    name = None
+                if name == key and name in stack[-1]:
+                    return line
+                stack[-1].add(name)
+                expect_key = False
+            line += text.count("\n", i, j)
+            i = j
+        elif ch == "{":
+            stack.append(set())
+            expect_key = True
+        elif ch == "[":
+            stack.append(None)
+        elif ch in "]}":
+            if stack:
+                stack.pop()
+        elif ch == "," and stack and stack[-1] is not None:
+            expect_key = True
+        i += 1
+    return None
 
 
 def _no_constant(name: str) -> Any:

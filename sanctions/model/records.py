@@ -642,6 +642,17 @@ def problems_from(err: ValidationError) -> list[FieldProblem]:
             msg, hint = msg.split("; ", 1)
         if e["type"] == "extra_forbidden":
             hint = _field_hint(path)
+        if e["type"] == "enum" and isinstance(e.get("input"), str):  # name the nearest few, not all fifty
+            from sanctions.model.hints import nearest, parse_expected
+
+            allowed = parse_expected(str((e.get("ctx") or {}).get("expected", "")))
+            hint = nearest(e["input"], allowed)
+            if len(allowed) > 12:
+                msg = f"not one of the {len(allowed)} known values ('check-transfer schema' lists them)"
+        if e["type"].startswith(("date_", "datetime_")) and isinstance(e.get("input"), str):
+            from sanctions.model.hints import date_hint
+
+            hint = hint or date_hint(e["input"])
         if e["type"] == "unit_mismatch":
             ctx = e.get("ctx") or {}
             path = (path + "." if path else "") + "quantity.unit"

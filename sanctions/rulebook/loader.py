@@ -18,6 +18,8 @@ objects :mod:`sanctions.rulebook.book`.
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
@@ -58,15 +60,37 @@ def _yaml_files(folder: Path) -> list[Path]:
 
 
 
-def _read_yaml(path: Path, label: str) -> Any:
+def _read_bounded(path: Path, label: str) -> bytes:
+    """The bytes of a rule file: a regular file (a symlink to one is fine), read to at most MAX_FILE_BYTES.
+
+    A device (``/dev/zero``), a FIFO or a folder named ``*.yaml`` is refused without reading it: its size says
+    nothing (``st_size`` is 0), and reading it would never end or never start.
+    """
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise InvalidRule(f"file is larger than {MAX_FILE_BYTES} bytes", file=label)
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise InvalidRule(f"not UTF-8 text ({err.reason} at byte {err.start})", file=label) from None
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as err:
         raise InvalidRule(f"cannot read: {err.strerror}", file=label) from None
+    with os.fdopen(fd, "rb") as fh:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = ("a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+                    else "a folder" if stat.S_ISDIR(mode) else "not a regular file")
+            raise InvalidRule(f"is {kind}, not a rule file; only regular files are read", file=label)
+        try:
+            data = fh.read(MAX_FILE_BYTES + 1)
+        except OSError as err:
+            raise InvalidRule(f"cannot read: {err.strerror}", file=label) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise InvalidRule(f"file is larger than {MAX_FILE_BYTES} bytes", file=label)
+    return data
+
+
+def _read_yaml(path: Path, label: str, data: bytes | None = None) -> Any:
+    raw = _read_bounded(path, label) if data is None else data
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InvalidRule(f"not UTF-8 text ({err.reason} at byte {err.start})", file=label) from None
     try:
         # CSafeLoader is libyaml's safe loader: same safety (no Python tags), ten times faster.
         return yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
@@ -98,8 +122,9 @@ def load_rulebook(*folders: str | Path, include_builtin: bool = True) -> Ruleboo
             raise InvalidRule("not a folder of rule files", file=str(folder))
         for path in _yaml_files(folder):
             label = str(path) if folder not in dirs[:1] or not include_builtin else f"rules/{path.relative_to(folder)}"
-            data = _read_yaml(path, label)
-            digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+            raw = _read_bounded(path, label)
+            data = _read_yaml(path, label, raw)
+            digest.update(str(path.relative_to(folder)).encode() + b"\0" + raw + b"\0")
             if not isinstance(data, dict):
                 raise InvalidRule("a rule file must hold a mapping (a rule, or 'predicates:')", file=label)
             try:

@@ -107,7 +107,24 @@ class InstalledEdition:
 def _atomic_write(path: Path, data: bytes) -> None:
     from sanctions.atomic import atomic_write
 
-    atomic_write(path, data)
+    atomic_write(path, data, make_parents=True)
+
+
+FUTURE_TOLERANCE_DAYS = 2
+"""An edition generated more than this many days after today (by the machine's clock) is refused."""
+
+
+def _parse_generated(text: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+
+
+def _in_the_future(when: datetime) -> bool:
+    now = datetime.now(timezone.utc)
+    aware = when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+    return (aware - now).days > FUTURE_TOLERANCE_DAYS
 
 
 def _read_manifest(directory: Path) -> dict[str, Any] | None:
@@ -268,15 +285,26 @@ def update(
     if edition.generated is None:
         raise ListError(f"{src}: CONSOLIDATED_LIST has no usable dateGenerated; refusing to install")
 
+    if _in_the_future(edition.generated):
+        raise ListError(f"{src}: dateGenerated {edition.generated.isoformat()} is in the future; refusing to install "
+                        "(a wrong or altered file: an edition from the future would block every real one)")
+
     directory = _list_dir(root)
-    cur_row, _ = installed(root=root)
+    try:
+        cur_row, _ = installed(root=root)
+    except ListError:
+        cur_row = None  # a damaged manifest must not block the update that replaces it
     if cur_row is not None and cur_row.sha256 == edition.sha256:
-        return _load_installed(cur_row, directory) or edition
+        try:
+            return _load_installed(cur_row, directory) or edition
+        except ListError:
+            pass  # the installed file was damaged: install it again
     if cur_row is not None and not allow_older:
-        cur_generated = datetime.fromisoformat(cur_row.generated)
-        if edition.generated < cur_generated:
+        cur_generated = _parse_generated(cur_row.generated)
+        if cur_generated is not None and not _in_the_future(cur_generated) and edition.generated < cur_generated:
             raise ListError(f"{src}: edition generated {edition.generated.isoformat()} is older than the "
-                            f"installed one ({cur_row.generated}); pass allow_older=True to install it anyway")
+                            f"installed one ({cur_row.generated}); to install it anyway use "
+                            "'check-transfer lists update --allow-older' (allow_older=True in the library)")
 
     filename = f"{edition.generated.date().isoformat()}-{edition.sha256[:12]}.xml"
     try:

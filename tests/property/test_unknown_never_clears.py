@@ -54,9 +54,9 @@ def test_an_unknown_fact_never_turns_prohibited_into_clear(fast, rule_id, data):
 
 
 def _evaluators() -> list[str]:
-    from sanctions.evaluate import _durable
+    from support import evaluator_params
 
-    return ["batch"] + (["durable"] if _durable.available()[0] else [])
+    return evaluator_params("batch", "durable")
 
 
 @pytest.fixture(scope="module", params=_evaluators())
