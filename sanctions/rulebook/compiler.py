@@ -229,7 +229,7 @@ class _Compiler:
 
             if pycountry.subdivisions.get(code=value) is None:
                 raise InvalidRule(f"{value!r} is not an ISO 3166-2 subdivision code", file=label, key=key)
-        if f.path.endswith(".organisation"):
+        if f.path.endswith(".organisation") or f.path == "transfer.exemption_grantors":
             from sanctions.rulebook.facts import organisation_key
 
             return organisation_key(value)

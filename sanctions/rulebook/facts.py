@@ -118,6 +118,9 @@ _FIELDS: list[FieldSpec] = [
               "Country of the end user (its own, else the destination country's); absent when the kind is."),
     FieldSpec("transfer.end_user.organisation", "str", "transfer",
               "Named force, mission or group of the end user, lower case (e.g. 'unifil', 'houthis')."),
+    FieldSpec("transfer.exemption_grantors", "set", "transfer",
+              "Who granted the transfer's exemptions or approvals, lower case (e.g. 'security council', "
+              "'2127 committee'), so that an approval counts only for the measure its grantor administers."),
     FieldSpec("item.index", "num", "item", "Position of the item in the transfer, from 0."),
     FieldSpec("item.category", "str", "item", "Declared category, or the one derived from the HS code.",
               _enum(Category)),
@@ -431,7 +434,8 @@ def organisation_key(name: str) -> str:
 
 
 def end_user_raw(t: Transfer) -> Raw:
-    """The ``transfer.end_user.*`` and region fields: the declared end user, else the one the recipient implies."""
+    """The scope fields of the other regimes: the destination's region, the end user (declared, else the one the
+    recipient implies) and who granted the transfer's exemptions."""
     eu = t.end_user
     if eu is not None:
         kind, country = eu.kind.value, eu.country or t.destination_country
@@ -446,6 +450,7 @@ def end_user_raw(t: Transfer) -> Raw:
         "transfer.end_user.kind": kind,
         "transfer.end_user.country": country,
         "transfer.end_user.organisation": org,
+        "transfer.exemption_grantors": {organisation_key(e.granted_by) for e in t.exemptions},
     }
 
 

@@ -92,7 +92,8 @@ def test_subdivision_is_an_iso_3166_2_code_of_the_destination():
 def test_end_user_is_declared_or_derived_from_the_recipient():
     declared = end_user_raw(_t(end_user={"kind": "armed_group", "organisation": "Rapid  Support Forces"}))
     assert declared == {"transfer.destination_subdivision": None, "transfer.end_user.kind": "armed_group",
-                        "transfer.end_user.country": "SD", "transfer.end_user.organisation": "rapid support forces"}
+                        "transfer.end_user.country": "SD", "transfer.end_user.organisation": "rapid support forces",
+                        "transfer.exemption_grantors": set()}
     army = end_user_raw(_t(recipient={"name": "Army", "country": "SD", "kind": "armed_forces"}))
     assert army["transfer.end_user.kind"] == "government_forces" and army["transfer.end_user.country"] == "SD"
     broker = end_user_raw(_t())  # a company recipient says nothing about who uses the goods
