@@ -75,13 +75,13 @@ def per_core(n: int = 20_000, n_durable: int = 1_000) -> dict[str, Any]:
     engine = default_engine()
     out: dict[str, Any] = {"transfers": n, "items": n_items}
 
-    judge_chunk_columnar(records[:2_000], "bench", engine, None)  # warm-up: builds the evaluator and template
+    judge_chunk_columnar(records[:2_000], "bench", engine, None, judge_chunk)  # warm-up
     t = time.perf_counter()
     routed: dict[str, int] = {}
     decided = 0
     col_results = []
     for s in range(0, n, 10_000):
-        res, rep = judge_chunk_columnar(records[s:s + 10_000], "bench", engine, None)
+        res, rep = judge_chunk_columnar(records[s:s + 10_000], "bench", engine, None, judge_chunk)
         col_results += res
         decided += rep.columnar
         for k, v in rep.routed.items():
@@ -94,7 +94,7 @@ def per_core(n: int = 20_000, n_durable: int = 1_000) -> dict[str, Any]:
         _parquet_of(lines, pq_path)
         t = time.perf_counter()
         for chunk in flat_chunks(str(pq_path), "parquet", rows=100_000):
-            judge_chunk_columnar(chunk, "bench", engine, None)
+            judge_chunk_columnar(chunk, "bench", engine, None, judge_chunk)
         out["columnar_parquet"] = _rate(n, n_items, time.perf_counter() - t)
 
     judge_chunk(records[:200], "bench", engine, None)

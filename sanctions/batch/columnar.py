@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,7 @@ import pyarrow as pa
 from sanctions.evaluate.columnar import ChunkReport, ColumnarEvaluator, Frame
 
 _CACHE: dict[tuple[int, dt.date | None], ColumnarEvaluator] = {}
+RowJudge = Callable[[list[Any], str, Any, "dt.date | None"], list[Any]]
 
 
 def evaluator_for(engine: Any, as_of: dt.date | None) -> ColumnarEvaluator:
@@ -42,15 +43,15 @@ class FlatChunk:
         return self.table.num_rows
 
 
-def judge_chunk_columnar(chunk: list[Any] | FlatChunk, source: str, engine: Any, as_of: dt.date | None
-                         ) -> tuple[list[Any], ChunkReport]:
-    """Judge one chunk on the columnar path; the routed records go through ``judge_chunk`` (the row path)."""
-    from sanctions.batch.frames import frame_from_flat, frame_from_jsonl
-    from sanctions.batch.run import judge_chunk
+def judge_chunk_columnar(chunk: list[Any] | FlatChunk, source: str, engine: Any, as_of: dt.date | None,
+                         judge_chunk: RowJudge) -> tuple[list[Any], ChunkReport]:
+    """Judge one chunk on the columnar path; the routed records go through ``judge_chunk`` (the row path,
+    :func:`sanctions.batch.run.judge_chunk`, passed in so that this module does not import the runner)."""
+    from sanctions.batch.frames import frame_from_jsonl
 
     ev = evaluator_for(engine, as_of)
     if isinstance(chunk, FlatChunk):
-        return _judge_flat(chunk, source, engine, as_of, ev)
+        return _judge_flat(chunk, source, engine, as_of, ev, judge_chunk)
     texts: list[str] = []
     where: list[int] = []
     report = ChunkReport()
@@ -85,11 +86,10 @@ def judge_chunk_columnar(chunk: list[Any] | FlatChunk, source: str, engine: Any,
     return slots, report
 
 
-def _judge_flat(chunk: FlatChunk, source: str, engine: Any, as_of: dt.date | None, ev: ColumnarEvaluator
-                ) -> tuple[list[Any], ChunkReport]:
+def _judge_flat(chunk: FlatChunk, source: str, engine: Any, as_of: dt.date | None, ev: ColumnarEvaluator,
+                judge_chunk: RowJudge) -> tuple[list[Any], ChunkReport]:
     from sanctions.batch.formats import _group
     from sanctions.batch.frames import frame_from_flat
-    from sanctions.batch.run import judge_chunk
 
     frame, starts, _ = frame_from_flat(chunk.table)
     clear, reasons, report = ev.judge(frame)
@@ -190,8 +190,8 @@ class ColumnarEngine:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.row, name)
 
-    def judge(self, chunk: Any, source: str, as_of: dt.date | None) -> ResultList:
-        results, report = judge_chunk_columnar(chunk, source, self.row, as_of)
+    def judge(self, chunk: Any, source: str, as_of: dt.date | None, judge_chunk: RowJudge) -> ResultList:
+        results, report = judge_chunk_columnar(chunk, source, self.row, as_of, judge_chunk)
         out = ResultList(results)
         out.report = report
         return out

@@ -302,7 +302,7 @@ def judge_chunk(chunk: list[Record], source: str, engine: Any = None, as_of: dt.
     engine = engine if engine is not None else _ENGINE
     as_of = as_of if as_of is not None else _AS_OF
     if getattr(engine, "columnar", False):  # sanctions.batch.columnar.ColumnarEngine
-        return engine.judge(chunk, source, as_of)  # type: ignore[no-any-return]
+        return engine.judge(chunk, source, as_of, judge_chunk)  # type: ignore[no-any-return]
     out: list[Result] = []
     for line, payload in chunk:
         try:

@@ -43,7 +43,7 @@ def engine():
 
 def _compare(records, engine, as_of=None, *, min_columnar=1):
     row = judge_chunk(records, "test", engine, as_of)
-    col, report = judge_chunk_columnar(records, "test", engine, as_of)
+    col, report = judge_chunk_columnar(records, "test", engine, as_of, judge_chunk)
     assert len(col) == len(row)
     for a, b in zip(row, col):
         assert b == a, f"line {a[0]}: columnar differs from the row path"
@@ -145,7 +145,7 @@ def test_parquet_frames_agree(engine, tmp_path):
     row = judge_chunk(list(read_parquet(path, str(path))), str(path), engine)
     col, columnar = [], 0
     for chunk in flat_chunks(str(path), "parquet", rows=2_000):
-        results, report = judge_chunk_columnar(chunk, str(path), engine, None)
+        results, report = judge_chunk_columnar(chunk, str(path), engine, None, judge_chunk)
         col += results
         columnar += report.columnar
     assert col == row
@@ -156,6 +156,6 @@ def test_columnar_engine_is_the_row_engine_elsewhere(engine):
     wrapped = ColumnarEngine(engine)
     assert wrapped.rulebook is engine.rulebook and wrapped.evaluator is engine.evaluator
     lines = list(generate.transfers(50, seed=1))
-    out = wrapped.judge(list(enumerate(lines, 1)), "test", None)
+    out = wrapped.judge(list(enumerate(lines, 1)), "test", None, judge_chunk)
     assert list(out) == judge_chunk(list(enumerate(lines, 1)), "test", engine)
     assert out.report.columnar + sum(out.report.routed.values()) == 50
