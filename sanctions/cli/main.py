@@ -401,11 +401,12 @@ def _worth_showing(e: Any) -> bool:
     """Show the transfer's value unless the test already says it."""
     if e.value in (None, True, False):
         return False
-    return not (isinstance(e.value, str) and e.test.endswith(" " + e.value)) and e.value != [e.test.split(" ")[-1]]
+    value = list(e.value) if isinstance(e.value, (list, tuple)) else e.value
+    return not (isinstance(value, str) and e.test.endswith(" " + value)) and value != [e.test.split(" ")[-1]]
 
 
 def _short(value: Any) -> str:
-    text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    text = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 

@@ -118,3 +118,12 @@ def test_deterministic_bytes_across_processes():
     a = run_cli(FOUNDING, "--format", "json", "--no-screening").stdout
     b = run_cli(FOUNDING, "--format", "json", "--no-screening").stdout
     assert a == b
+
+
+def test_text_evidence_shows_values_not_python_tuples():
+    """Decisions hold tuples (they are immutable); the text report shows their values, as it did lists."""
+    p = run_cli("fixtures/dprk_russia_arms_for_oil.json", "--no-screening")
+    out = p.stdout.decode()
+    assert p.returncode == 1, p.stderr
+    assert "(('" not in out and "',)" not in out
+    assert "leg.findings prohibited (dprk.arms.procurement.heavy, dprk.military.catchall)" in " ".join(out.split())
