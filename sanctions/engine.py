@@ -501,11 +501,17 @@ class Engine:
         findings = dated
         if not any(rules[x.rule_id].spec.cite_with for x in findings):
             return findings
+        # indexed by transfer: a deal of thousands of legs must not compare every finding with every other
+        cited = {r for x in findings for r in rules[x.rule_id].spec.cite_with}
+        by_transfer: dict[str, list[Finding]] = {}
+        for y in findings:
+            if y.rule_id in cited:
+                by_transfer.setdefault(y.transfer_id, []).append(y)
         out = []
         for x in findings:
             wanted = rules[x.rule_id].spec.cite_with
-            extra = [y.citations for y in findings if y.rule_id in wanted and y.transfer_id == x.transfer_id
-                     and (y.item_index is None or x.item_index is None or y.item_index == x.item_index)]
+            extra = [y.citations for y in by_transfer.get(x.transfer_id, ()) if y.rule_id in wanted
+                     and (y.item_index is None or x.item_index is None or y.item_index == x.item_index)] if wanted else []
             if extra:
                 cits = _merge_citations(x.citations, *extra)
                 if len(cits) != len(x.citations):
