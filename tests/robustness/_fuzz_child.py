@@ -72,6 +72,9 @@ def mutate(t: dict[str, Any], rng: random.Random) -> dict[str, Any]:
                     it["quantity"]["unit"] = rng.choice([u.value for u in Unit])
         elif m == 7:
             t["origin_country"], t["destination_country"] = rng.choice(COUNTRIES), rng.choice(COUNTRIES)
+            sub = t.get("destination_subdivision")
+            if sub and not str(sub).startswith(f"{t['destination_country']}-"):
+                t["destination_subdivision"] = None  # a region belongs to its country: keep the variant valid
         else:
             t["notes"] = _name(rng)
             t["transport"] = rng.sample(["sea", "air", "rail", "road", "pipeline", "post", "electronic"], rng.randint(0, 7))
