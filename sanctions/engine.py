@@ -52,7 +52,6 @@ it, findings are grouped (see :meth:`Engine._deal_findings`), so a deal's output
 their square."""
 
 
-
 @dataclass
 class _Fact:
     fid: int
@@ -656,50 +655,6 @@ def _merge_citations(first: Iterable[Citation], *more: Iterable[Citation]) -> li
                 seen.add((c.resolution, c.paragraph))
                 out.append(c)
     return out
-
-
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def _period_phrase(lo: dt.date, hi: dt.date, part: tuple[dt.date, dt.date] | None) -> str:
-    """``if on or after 11 September 2017`` and the like, for the part of a period something covers."""
-    if part is None:
-        return "in any case"
-    start = lo if lo > part[0] else None
-    end = hi if hi < part[1] else None
-    def d(x: dt.date) -> str:
-        return f"{x.day} {x.strftime('%B')} {x.year}"
-    if start and end:
-        return f"if between {d(start)} and {d(end)}"
-    if start:
-        return f"if on or after {d(start)}"
-    if end:
-        return f"if on or before {d(end)}"
-    return "in any case"
-
-
-def hs_variants(item: Any) -> list[tuple[str | None, Any]]:
-    """The item under each HS code it may have: ``[(None, item)]`` without alternatives, else one
-    ``(code, item with that code)`` per distinct code of ``hs_code`` and the alternatives (ranges expanded)."""
-    if not item.hs_alternatives:
-        return [(None, item)]
-    from sanctions.model.records import hs_range
-
-    codes = [item.hs_code] if item.hs_code else []
-    for alt in item.hs_alternatives:
-        codes += [c for c in hs_range(alt) if c not in codes]
-    return [(c, item.model_copy(update={"hs_code": c})) for c in codes]
-
-
-def _not_in_force_reason(rule: Rule, start: dt.date, end: dt.date) -> str:
-    inf = rule.spec.in_force
-    when = start.isoformat() if start == end else f"{start.isoformat()} to {end.isoformat()}"
-    why = f"; {' '.join(inf.note.split())}" if inf.note else ""
-    if end < inf.from_:
-        return f"matched, but not yet in force on {when} (in force from {inf.from_.isoformat()}{why})"
-    return (f"matched, but no longer in force on {when} (in force until "
-            f"{inf.until.isoformat() if inf.until else '-'}{why})")
 
 
 def _with_caveat(text: str, caveat: str | None) -> str:

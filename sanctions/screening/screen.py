@@ -81,17 +81,6 @@ def _known(value: str | None) -> str | None:
     return None if value == "unknown" else value
 
 
-def listed_regimes_tested(finding: Any) -> set[str]:
-    """The list regimes (``UN_LIST_TYPE``) a finding's rule found a party listed under, from its evidence."""
-    return {e.test.split(" ", 1)[1] for e in finding.evidence
-            if e.field == "transfer.designated_regimes" and e.test.startswith("contains ")}
-
-
-def _known(value: str | None) -> str | None:
-    """A country or flag as the matchers take it: an unknown one is no evidence either way."""
-    return None if value == "unknown" else value
-
-
 def _parties(t: Transfer) -> Iterable[tuple[str, Party]]:
     yield "supplier", t.supplier
     yield "recipient", t.recipient
