@@ -12,26 +12,12 @@ bad one, with its line, in the output).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import functools
 import sys
 from typing import Any
 
+from sanctions.cli.args import iso_date
 from sanctions.exc import InvalidInput
-
-
-def _hint(text: str) -> str:
-    from sanctions.model.hints import date_hint
-
-    hint = date_hint(text)
-    return f"; {hint}" if hint else ""
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}{_hint(text)}") from None
 
 
 def add_parser(subparsers: Any) -> None:
@@ -50,7 +36,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="worker processes (default: one per core; 0 judges in this process)")
     p.add_argument("--chunk-size", type=int, default=None, metavar="N", help="records per chunk")
-    p.add_argument("--as-of", type=_date, metavar="DATE", help="judge under the law in force on this date")
+    p.add_argument("--as-of", type=iso_date, metavar="DATE", help="judge under the law in force on this date")
     p.add_argument("--rules", action="append", default=[], metavar="DIR", help="add a rule pack; repeatable")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--evaluator", choices=("columnar", "row"), default="columnar",

@@ -21,6 +21,7 @@ import sys
 from collections.abc import Sequence
 from typing import IO, Any
 
+from sanctions.cli.args import iso_date
 from sanctions.cli.text import safe_text
 from sanctions.exc import InvalidInput, SanctionsError
 
@@ -45,20 +46,6 @@ class _Usage(Exception):
     pass
 
 
-def _hint(text: str) -> str:
-    from sanctions.model.hints import date_hint
-
-    hint = date_hint(text)
-    return f"; {hint}" if hint else ""
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}{_hint(text)}") from None
-
-
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rules", action="append", default=[], metavar="DIR",
                    help="add a rule pack (a folder of YAML rule files); repeatable")
@@ -80,7 +67,7 @@ def _check_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="JSON, JSON array or JSON Lines file; - for stdin")
     p.add_argument("--format", choices=("text", "json", "jsonl", "html"), default="text",
                    help="html: one self-contained page to open in a browser (with --out)")
-    p.add_argument("--as-of", type=_date, metavar="DATE", help="judge under the law in force on this date")
+    p.add_argument("--as-of", type=iso_date, metavar="DATE", help="judge under the law in force on this date")
     p.add_argument("--ledger", metavar="PATH|URL", help="judge caps against this ledger and record cap-counted "
                    "transfers in it, in one transaction: an SQLite file or postgresql://user@host/db")
     p.add_argument("--audit", metavar="PATH|URL", help="append each decision to this hash-chained audit log (a file "
