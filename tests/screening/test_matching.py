@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -191,15 +190,16 @@ def test_real_list_finds(real: ListEdition, query: str, ref: str) -> None:
 
 
 @needs_real
-def test_real_list_is_fast(real: ListEdition) -> None:
+def test_real_list_scores_each_name_against_a_block_not_the_whole_list(real: ListEdition) -> None:
+    """What makes screening fast, without a clock (tests never assert on wall-clock time; the time per name is
+    measured by ``bench/screening_quality.py``): each query is scored against the few names that share a
+    canonical token or a 3-letter prefix with it, not against every name of the list."""
     index = matching.index_for(real)
-    names = ["Kim Young-Cheol", "Korea Daesong Trading Co Ltd", "Ivan Petrov", "Abdul Rahman Khalaf",
-             "Pyongyang Shipping Co", "Pak Chol Su"] * 50
-    start = time.perf_counter()
-    for n in names:
-        index.screen(n)
-    per_name_ms = (time.perf_counter() - start) / len(names) * 1000
-    assert per_name_ms < 5.0  # target < 1 ms (see docs/screening-quality.md); generous for slow CI
+    for n in ["Kim Young-Cheol", "Korea Daesong Trading Co Ltd", "Ivan Petrov", "Abdul Rahman Khalaf",
+              "Pyongyang Shipping Co", "Pak Chol Su"]:
+        norms = (normalise(n, kind="individual"), normalise(n, kind="entity"))
+        assert len(index._candidates(norms)) < len(index) / 4, n
+    assert any(m.entry.reference_number == "KPe.042" for m in index.screen("Korea Daesong Trading Co Ltd"))
 
 
 def test_item_26_the_surname_ri_is_not_a_one_letter_token(real: ListEdition) -> None:
