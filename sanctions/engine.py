@@ -86,7 +86,9 @@ class Engine:
         if regimes is not None:
             self.rulebook = select_regimes(self.rulebook, regimes)
         self.evaluator, self._notes = make_evaluator(self.rulebook, evaluator)
-        self._project = {kind: Projector(keys) for kind, keys in self.rulebook.compiled.defaults.items()}
+        # an item fact repeats its transfer's fields: those keys are computed once per transfer
+        self._project = {kind: Projector(keys, shared="transfer." if kind == "item" else None)
+                         for kind, keys in self.rulebook.compiled.defaults.items()}
         # Built once: rule citations never change, and findings share them (they are frozen).
         self._cites = {r.id: _citations(r.spec.legal_basis) for r in self.rulebook.rules.values()}
         # The keys each fact kind is tested on by any join pattern: facts equal on these join alike.
@@ -139,10 +141,12 @@ class Engine:
         for t in transfers:
             t_raw = transfer_raw(t, deal_id, screening)
             out.append(_Fact(len(out), "transfer", t, None, t_raw, proj["transfer"](t_raw, "transfer", len(out))))
+            shared = proj["item"].shared_values(t_raw) if t.items else None
             for i, item in enumerate(t.items):
                 for code, variant in hs_variants(item):
                     i_raw = item_raw(t_raw, variant, i)
-                    out.append(_Fact(len(out), "item", t, i, i_raw, proj["item"](i_raw, "item", len(out)), code))
+                    out.append(_Fact(len(out), "item", t, i, i_raw, proj["item"](i_raw, "item", len(out), shared),
+                                     code))
         return out
 
     # -- first pass --------------------------------------------------------------------------------------------

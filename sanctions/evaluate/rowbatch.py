@@ -324,13 +324,15 @@ class BatchEvaluator:
                 continue
             checks = self._checks[kind]  # type: ignore[index]
             ids = self._ids[kind]  # type: ignore[index]
-            todo: set[int] | tuple[int, ...] = ix.always
+            hits: set[int] | None = None
             for key, table in ix.by_key:
                 v = f[key]
                 hit = table.get((type(v), v))
                 if hit:
-                    todo = set(todo)
-                    todo.update(hit)
+                    if hits is None:
+                        hits = set(ix.always)
+                    hits.update(hit)
+            todo = ix.always if hits is None else hits
             fid = None
             for i in todo:
                 if checks[i](f):

@@ -34,7 +34,7 @@ import difflib
 import io
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from sanctions.exc import FieldProblem, InvalidInput, InvalidRule
@@ -234,6 +234,12 @@ def classification(hs_code: str) -> HsRow | None:
     Raises:
         InvalidInput: when the code is not digits, or has fewer than 2.
     """
+    return _classification(hs_code)
+
+
+@lru_cache(maxsize=1 << 16)
+def _classification(hs_code: str) -> HsRow | None:
+    # the table is fixed for the process and a trade file repeats few codes: look each one up once
     code = _digits(hs_code)
     by_prefix = _table()[1]
     for length in PREFIX_LENGTHS:

@@ -148,6 +148,8 @@ _FIELDS += [
               "(absent when not).", _enum(Servicing)),
 ]
 FIELDS: Mapping[str, FieldSpec] = {f.path: f for f in _FIELDS}
+MARK_KEYS: frozenset[str] = frozenset(UNKNOWN_PREFIX + f.path for f in _FIELDS)
+"""The keys under which a raw record marks a field unknown (:func:`_mark`)."""
 
 
 
@@ -279,6 +281,8 @@ def _open_refinements(values: set[str]) -> frozenset[str] | None:
 
 def _mark(raw: Raw, path: str, because: Iterable[str], members: frozenset[str] | None = None) -> None:
     key = UNKNOWN_PREFIX + path
+    if key not in MARK_KEYS:  # the projector finds marks by these keys: an unregistered one would be missed
+        raise ValueError(f"cannot mark {path!r} unknown: it is not a field in FIELDS")
     old = raw.get(key)
     names = tuple(sorted(set(because) | set(old.because if old else ())))
     if old is not None and old.members is None:
@@ -506,16 +510,24 @@ class Projector:
     """:func:`project` for one fixed set of keys, with the key parsing done once.
 
     Gives exactly what :func:`project` gives (a test holds them equal); it only avoids re-reading every key
-    on every fact.
+    on every fact. Two things make it fast:
+
+    * membership keys (``item.categories=coal``) are grouped by field: an empty set makes all of them false at
+      once, and a non-empty one sets true only the keys its members (or their refinements) answer;
+    * with ``shared`` (a field prefix, ``"transfer."``), the keys about those fields are computed by
+      :meth:`shared_values` once and passed to every fact that repeats them (the items of one transfer carry
+      its ``transfer.*`` fields), instead of once per fact.
     """
 
-    def __init__(self, keys: Mapping[str, Scalar]) -> None:
+    def __init__(self, keys: Mapping[str, Scalar], *, shared: str | None = None) -> None:
+        own = {k: v for k, v in keys.items() if not _about(k, shared)}
+        self._shared = Projector({k: v for k, v in keys.items() if _about(k, shared)}) if shared else None
         plain: list[tuple[str, Scalar]] = []
         has: list[tuple[str, str]] = []
-        member: list[tuple[str, str, str]] = []
+        member: dict[str, list[tuple[str, str]]] = {}
         prefix: list[tuple[str, str, int]] = []
         unknown: list[tuple[str, str, str]] = []
-        for key, default in keys.items():
+        for key, default in own.items():
             if key.startswith(UNKNOWN_PREFIX):
                 inner = key[len(UNKNOWN_PREFIX):]
                 unknown.append((key, inner, field_of(inner)))
@@ -523,37 +535,73 @@ class Projector:
                 has.append((key, key[4:]))
             elif "=" in key:
                 path, _, m = key.partition("=")
-                member.append((key, path, m))
+                member.setdefault(path, []).append((key, m))
             elif key.endswith("]"):
                 path, _, rest = key.partition("[:")
                 prefix.append((key, path, int(rest[:-1])))
             else:
                 plain.append((key, default))
-        self._plain, self._has, self._member, self._prefix = plain, has, member, prefix
-        self._unknown = unknown
+        self._plain, self._has, self._prefix, self._unknown = plain, has, prefix, unknown
+        # per set field: its keys, all of them False, and which keys each member value makes True
+        self._member: list[tuple[str, tuple[tuple[str, str], ...], dict[str, bool], dict[str, tuple[str, ...]]]] = []
+        for path, pairs in member.items():
+            answers: dict[str, list[str]] = {}
+            for key, m in pairs:
+                for value in (m, *REFINEMENTS.get(m, ())):
+                    answers.setdefault(value, []).append(key)
+            self._member.append((path, tuple(pairs), dict.fromkeys((k for k, _ in pairs), False),
+                                 {v: tuple(ks) for v, ks in answers.items()}))
 
-    def __call__(self, raw: Raw, kind: str, fid: int) -> dict[str, Scalar]:
+    def shared_values(self, raw: Raw) -> dict[str, Scalar]:
+        """The values of the keys about the ``shared`` fields (``{}`` without ``shared``)."""
+        return self._shared._values(raw) if self._shared is not None else {}
+
+    def __call__(self, raw: Raw, kind: str, fid: int, shared: Mapping[str, Scalar] | None = None
+                 ) -> dict[str, Scalar]:
+        """The fact; ``shared`` is :meth:`shared_values` of a raw record with the same shared fields."""
         fact: dict[str, Scalar] = {FID: fid, KIND: kind}
+        if self._shared is not None:
+            fact.update(shared if shared is not None else self._shared._values(raw))
+        fact.update(self._values(raw))
+        return fact
+
+    def _values(self, raw: Raw) -> dict[str, Scalar]:
+        fact: dict[str, Scalar] = {}
         get = raw.get
         for key, default in self._plain:
             value = get(key)
             fact[key] = default if value is None or value is UNKNOWN_VALUE else value
         for key, path in self._has:
             fact[key] = get(path) is not None
-        for key, path, m in self._member:
-            fact[key] = has_member(get(path), m)
+        for path, pairs, false, answers in self._member:
+            values = get(path)
+            fact.update(false)
+            if not values:
+                continue
+            if type(values) is set or type(values) is frozenset:
+                for v in values:
+                    for key in answers.get(v, ()):
+                        fact[key] = True
+            else:  # not a set of strings (never built so, but the plain definition decides)
+                for key, m in pairs:
+                    fact[key] = has_member(values, m)
         for key, path, n in self._prefix:
             value = get(path)
             fact[key] = value[:n] if isinstance(value, str) and len(value) >= n else ""
         if self._unknown:
             # most records leave nothing unknown: then every unknown flag is False (what _is_unknown gives)
-            if any(k[:1] == UNKNOWN_PREFIX for k in raw):
+            if not MARK_KEYS.isdisjoint(raw):  # _mark writes only these keys
                 for key, inner, path in self._unknown:
                     fact[key] = _is_unknown(raw, inner, path)
             else:
                 for key, _inner, _path in self._unknown:
                     fact[key] = False
         return fact
+
+
+def _about(key: str, prefix: str | None) -> bool:
+    """Whether a fact key is about a field under ``prefix`` (never :data:`ANY_UNKNOWN`: it is about them all)."""
+    return prefix is not None and key != ANY_UNKNOWN and field_of(key).startswith(prefix)
 
 
 def _is_unknown(raw: Raw, key: str, path: str) -> bool:
