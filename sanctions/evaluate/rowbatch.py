@@ -221,14 +221,53 @@ class _KindIndex:
     by_key: tuple[tuple[str, dict[tuple[type, Scalar], tuple[int, ...]]], ...]
 
 
+KEY_COST = 0.5
+"""What looking one more key up on every fact costs, in pattern checks: a guard on a key no other pattern's guard
+uses is chosen only when it saves more than that."""
+
+
+def _guard_keys(g: Guard) -> frozenset[str]:
+    return frozenset(k for k, _, _ in g)
+
+
+def _choose_guards(candidates: Sequence[list[Guard]], cost: Callable[[Guard], float]) -> dict[int, Guard]:
+    """One guard per guarded pattern, keeping the fact keys looked up few: every fact pays one lookup per key
+    the index holds, and a pattern's guard is worth a key of its own only if it saves more checks than that.
+
+    Starts from each pattern's cheapest guard and re-chooses, pattern by pattern, with the keys the others use
+    counted as free, until no choice changes (at most a few rounds). Deterministic for the same inputs.
+    """
+    def order(g: Guard) -> tuple[Any, ...]:
+        return (cost(g), len(g), sorted((k, repr(v)) for k, _, v in g))
+
+    chosen = {i: min(gs, key=order) for i, gs in enumerate(candidates) if gs}
+    for _ in range(8):
+        changed = False
+        for i, gs in enumerate(candidates):
+            if len(gs) < 2:
+                continue
+            used: dict[str, int] = {}
+            for j, g in chosen.items():
+                if j != i:
+                    for k in _guard_keys(g):
+                        used[k] = used.get(k, 0) + 1
+            best = min(gs, key=lambda g: (cost(g) + KEY_COST * len(_guard_keys(g) - used.keys()), *order(g)))
+            if best != chosen[i]:
+                chosen[i], changed = best, True
+        if not changed:
+            break
+    return chosen
+
+
 def _build_index(candidates: Sequence[list[Guard]], cost: Callable[[Guard], float]) -> _KindIndex:
     always: list[int] = []
     table: dict[str, dict[tuple[type, Scalar], list[int]]] = {}
+    chosen = _choose_guards(candidates, cost)
     for i, gs in enumerate(candidates):
         if not gs:
             always.append(i)
             continue
-        g = min(gs, key=lambda g: (cost(g), len(g), sorted((k, repr(v)) for k, _, v in g)))
+        g = chosen[i]
         for key, typ, value in g:
             table.setdefault(key, {}).setdefault((typ, value), []).append(i)
     by_key = tuple((k, {tv: tuple(sorted(set(ix))) for tv, ix in d.items()}) for k, d in sorted(table.items()))

@@ -143,6 +143,22 @@ def test_calibration_swaps_the_index_but_not_the_answers(monkeypatch: pytest.Mon
     assert [k for k, _ in after.by_key] == ["s1", "s2"]  # the rare KP equalities, not the common 'goods'
 
 
+def test_guards_share_keys_when_a_key_of_its_own_saves_little() -> None:
+    from sanctions.evaluate.rowbatch import KEY_COST, _choose_guards
+
+    a = frozenset({("a", str, "x")})
+    b = frozenset({("b", str, "y")})
+    rare = frozenset({("c", str, "z")})
+    freq = {a: 0.10, b: 0.05, rare: 0.0}
+    # the first pattern may use a or b; the second only a: b would add a key to save 0.05 of a check
+    chosen = _choose_guards([[a, b], [a]], freq.__getitem__)
+    assert chosen == {0: a, 1: a}
+    # a key of its own is worth it when it saves more than a lookup costs
+    freq[a] = KEY_COST + 0.2
+    assert _choose_guards([[a, rare], [a]], freq.__getitem__) == {0: rare, 1: a}
+    assert _choose_guards([[], [b]], freq.__getitem__) == {1: b}  # an unguarded pattern gets none
+
+
 def test_generated_code_embeds_only_literals() -> None:
     nasty = "x'] or __import__('os').system('echo pwned') or f['"
     cond = C.And((C.Test(nasty, "eq", nasty), C.Test("n", "lt", float("nan"))))
