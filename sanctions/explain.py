@@ -344,6 +344,7 @@ def describe(t: C.Test, raw: Mapping[str, Any]) -> Evidence:
         what = f"may contain {inner.partition('=')[2]}" if "=" in inner else "is not known"
         return Evidence.model_construct(field=field_of(inner), test=f"{what} ({', '.join(because(raw, inner))} "
                                         "unknown)", value=_show(raw.get(field_of(inner))))
+    if key.startswith("has:"):
         path = key[4:]
         return Evidence.model_construct(field=path, test="is given" if positive else "is not given",
                                         value=_show(raw.get(path)))
