@@ -58,7 +58,6 @@ from sanctions.evaluate.compiled import (
     And,
     Cond,
     Or,
-    Scalar,
     Test,
     keys_of,
 )
@@ -735,7 +734,6 @@ class _Builder:
         refinement of it)."""
         t = self.frame.t
         n = self.n_t if level == "transfer" else self.n_i
-        ws = sorted(wanted)
 
         def scalar(arr: pa.Array) -> np.ndarray:
             col = self._encoded(arr)
