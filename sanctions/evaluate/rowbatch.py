@@ -226,10 +226,6 @@ KEY_COST = 0.5
 uses is chosen only when it saves more than that."""
 
 
-def _guard_keys(g: Guard) -> frozenset[str]:
-    return frozenset(k for k, _, _ in g)
-
-
 def _choose_guards(candidates: Sequence[list[Guard]], cost: Callable[[Guard], float]) -> dict[int, Guard]:
     """One guard per guarded pattern, keeping the fact keys looked up few: every fact pays one lookup per key
     the index holds, and a pattern's guard is worth a key of its own only if it saves more checks than that.
@@ -237,22 +233,30 @@ def _choose_guards(candidates: Sequence[list[Guard]], cost: Callable[[Guard], fl
     Starts from each pattern's cheapest guard and re-chooses, pattern by pattern, with the keys the others use
     counted as free, until no choice changes (at most a few rounds). Deterministic for the same inputs.
     """
-    def order(g: Guard) -> tuple[Any, ...]:
-        return (cost(g), len(g), sorted((k, repr(v)) for k, _, v in g))
-
-    chosen = {i: min(gs, key=order) for i, gs in enumerate(candidates) if gs}
+    order = {g: (cost(g), len(g), sorted((k, repr(v)) for k, _, v in g)) for gs in candidates for g in gs}
+    keys = {g: frozenset(k for k, _, _ in g) for g in order}
+    chosen = {i: min(gs, key=order.__getitem__) for i, gs in enumerate(candidates) if gs}
+    used: dict[str, int] = {}
+    for g in chosen.values():
+        for k in keys[g]:
+            used[k] = used.get(k, 0) + 1
     for _ in range(8):
         changed = False
         for i, gs in enumerate(candidates):
             if len(gs) < 2:
                 continue
-            used: dict[str, int] = {}
-            for j, g in chosen.items():
-                if j != i:
-                    for k in _guard_keys(g):
-                        used[k] = used.get(k, 0) + 1
-            best = min(gs, key=lambda g: (cost(g) + KEY_COST * len(_guard_keys(g) - used.keys()), *order(g)))
-            if best != chosen[i]:
+            mine = chosen[i]
+            for k in keys[mine]:  # the keys the other patterns use
+                used[k] -= 1
+
+            def total(g: Guard) -> tuple[Any, ...]:
+                new = sum(1 for k in keys[g] if not used.get(k))
+                return (order[g][0] + KEY_COST * new, *order[g])
+
+            best = min(gs, key=total)
+            for k in keys[best]:
+                used[k] = used.get(k, 0) + 1
+            if best != mine:
                 chosen[i], changed = best, True
         if not changed:
             break
