@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -53,7 +55,10 @@ def test_projector_equals_project(rulebook):
     assert n > 100
 
 
-@settings(max_examples=150, deadline=None)
+THOROUGH = os.environ.get("SANCTIONS_HYPOTHESIS_PROFILE") == "thorough"
+
+
+@settings(max_examples=1000 if THOROUGH else 100, deadline=None, derandomize=not THOROUGH)
 @given(st.data())
 def test_projector_equals_project_with_unknowns(rulebook, data):
     # unknown countries, flags, categories and notification statuses exercise the marks and the refinements
