@@ -38,6 +38,7 @@ INDUSTRIAL_CATS = {"machinery", "electrical_equipment", "vehicles", "vessels", "
                    "iron_and_iron_ore", "copper", "nickel", "zinc", "lead", "aircraft_spare_parts"}
 TEXTILE_HS = tuple(str(n) for n in range(50, 64))
 OP6_HS = ("07", "08", "12", "84", "85", "25", "44", "89")
+IRON_HS = ("2601", "7201", "7202", "7203", "7204", "7205", "7206")  # iron and iron ore; other steel asks for review
 OP6_CATS = {"agricultural_products", "machinery", "electrical_equipment", "earth_and_stone", "wood", "vessels"}
 LUX_THRESHOLD_HS = ("5701", "5702", "5703", "5704", "5705", "5805", "691110", "870310")
 
@@ -169,7 +170,7 @@ def judge(t: Transfer) -> list[tuple[str, int | None]]:
         if from_dprk and goods and arms and not heavy:
             fire("dprk.arms.procurement.all", D(2009, 6, 12), None, i)
         if from_dprk and goods and heavy:
-            fire("dprk.arms.procurement.heavy", D(2006, 10, 14), None, i)
+            fire("dprk.arms.procurement.heavy", D(2006, 10, 14), None, i, (D(2016, 11, 30), None, committee))
         if to_dprk and goods and salw:
             fire("dprk.arms.supply.salw_notice", D(2009, 6, 12), D(2016, 3, 1), i,
                  (D(2009, 6, 12), D(2016, 3, 1), notified))
@@ -215,7 +216,8 @@ def judge(t: Transfer) -> list[tuple[str, int | None]]:
                 fire("dprk.petroleum.condensates_ngl", D(2017, 9, 11), None, i, (D(2017, 9, 11), None, committee))
             if ("crude_oil" in cats or hs_code.startswith("2709")) and "condensates_ngl" not in cats:
                 fire("dprk.petroleum.crude", D(2017, 12, 22), None, i)
-                fire("dprk.petroleum.crude.2375_freeze", D(2017, 9, 11), D(2017, 12, 21), i)
+                # read as still running beside the 2397 cap (the rule's assumption), with the Committee exemption
+                fire("dprk.petroleum.crude.2375_freeze", D(2017, 9, 11), None, i, (D(2017, 9, 11), None, committee))
             refined = "refined_petroleum" in cats or hs_code.startswith("2710")
             if refined and "aviation_fuel" not in cats:
                 fire("dprk.petroleum.refined", D(2017, 12, 22), None, i, (D(2017, 12, 22), None, notified and liv_hum))
@@ -235,9 +237,10 @@ def judge(t: Transfer) -> list[tuple[str, int | None]]:
             if coal:
                 fire("dprk.exports.coal.2321_cap", D(2016, 11, 30), D(2017, 8, 4), i,
                      (D(2016, 11, 30), D(2017, 8, 4), transit))
-            if cats & {"coal", "iron_and_iron_ore"} or hs_code.startswith(("2701", "2601", "72")):
-                fire("dprk.exports.coal.2371", D(2017, 8, 5), None, i, (D(2017, 8, 5), None, coal and transit))
-            if "iron_and_iron_ore" in cats or hs_code.startswith(("2601", "72")):
+            if cats & {"coal", "iron_and_iron_ore"} or hs_code.startswith(("2701", *IRON_HS)):
+                fire("dprk.exports.coal.2371", D(2017, 8, 5), None, i, (D(2017, 8, 5), None, coal and transit),
+                     (D(2017, 8, 5), None, committee))
+            if "iron_and_iron_ore" in cats or hs_code.startswith(IRON_HS):
                 fire("dprk.exports.iron.2321", D(2016, 11, 30), D(2017, 8, 4), i,
                      (D(2016, 11, 30), D(2017, 8, 4), purpose == "livelihood"))
             if "lead" in cats:
@@ -261,9 +264,9 @@ def judge(t: Transfer) -> list[tuple[str, int | None]]:
         if kind in KNOW_HOW and involves and wmd:
             fire("dprk.wmd.services", D(2006, 10, 14), None, i)
         if involves and end_use == "wmd_programme":
-            fire("dprk.wmd.catchall", D(2016, 3, 2), None, i)
+            fire("dprk.wmd.catchall", D(2016, 3, 2), None, i, (D(2016, 11, 30), None, committee))
         if from_dprk and (wmd or "unroca_vii_missiles" in cats):
-            fire("dprk.wmd.procurement", D(2006, 10, 14), None, i)
+            fire("dprk.wmd.procurement", D(2006, 10, 14), None, i, (D(2016, 11, 30), None, committee))
         if to_dprk and wmd:
             fire("dprk.wmd.supply", D(2006, 10, 14), None, i)
     return out
