@@ -472,7 +472,9 @@ class ExemptionGrant(_Model):
     """An exemption granted by a sanctions committee for this transfer."""
 
     reference: Name = Field(description="The committee's reference for the exemption.")
-    granted_by: Name = Field(default="1718 Committee", description="Who granted it.")
+    granted_by: Name = Field(default="1718 Committee", description=(
+        "Who granted it (the 1718 Committee when not given). An exemption counts only for the measures its "
+        "grantor administers: a 2127 Committee exemption does not clear a DPRK measure."))
     date: dt.date | None = Field(default=None, description="Date granted.")
     purpose: Purpose = Field(default=Purpose.humanitarian, description="Purpose of the exemption.")
 

@@ -9,7 +9,7 @@ two drift apart.
 
 Regenerate with::
 
-    python -m sanctions.catalogue > docs/rulebook.md
+    python -m sanctions.rulebook.catalogue > docs/rulebook.md
 
 Conditions are rendered from the rule specs (not the compiled form), so a named predicate keeps its name:
 ``{op: ref, name: to_dprk}`` renders as ``to_dprk (destination country is KP, or recipient country is KP)``.
@@ -188,7 +188,7 @@ def markdown(rulebook: Rulebook) -> str:
     out = [
         "# Rulebook catalogue",
         "",
-        "Generated from the rule files by `python -m sanctions.catalogue > docs/rulebook.md`; do not edit by hand.",
+        "Generated from the rule files by `python -m sanctions.rulebook.catalogue > docs/rulebook.md`; do not edit by hand.",
         "",
         f"{len(rulebook.rules)} rules of {len(regimes)} regimes in {n_folders} folders; {n_unverified} rules cite at "
         "least one paragraph",

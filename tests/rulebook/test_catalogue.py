@@ -10,7 +10,7 @@ from sanctions.rulebook.spec import AllSpec, AnySpec, CmpSpec, ContainsAnySpec, 
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "rulebook.md"
-REGENERATE = "python -m sanctions.catalogue > docs/rulebook.md"
+REGENERATE = "python -m sanctions.rulebook.catalogue > docs/rulebook.md"
 
 
 def test_rulebook_doc_is_in_sync() -> None:
