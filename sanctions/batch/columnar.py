@@ -10,12 +10,14 @@ Python object per row.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sanctions.evaluate.columnar import ChunkReport, ColumnarEvaluator, Frame
 
@@ -33,14 +35,122 @@ def evaluator_for(engine: Any, as_of: dt.date | None) -> ColumnarEvaluator:
 
 
 class FlatChunk:
-    """Whole transfers of a flat file as an Arrow table, with the file line (CSV) or row (Parquet) of each row."""
+    """Whole transfers of a flat file as an Arrow table, with the file line (CSV) or row (Parquet) of each row.
 
-    def __init__(self, table: pa.Table, lines: np.ndarray) -> None:
-        self.table = table
-        self.lines = lines
+    A chunk of a Parquet file is a range of its rows (``rows_of``): the table is read from the file where the chunk
+    is judged, so the process that reads the file ahead and hands out chunks holds only their ``transfer_id``
+    column, and a chunk sent to a worker process pickles to a few bytes. A chunk made from a table pickles as Arrow
+    IPC, which writes only its own rows (pickling a sliced table would carry every buffer it slices).
+    """
+
+    def __init__(self, table: pa.Table | None, lines: np.ndarray | None, records: int | None = None,
+                 rows_of: tuple[str, int, int] | None = None) -> None:
+        if lines is None:
+            if rows_of is None:
+                raise ValueError("a FlatChunk of a table needs the line of each row")
+            lines = np.arange(rows_of[1] + 1, rows_of[1] + 1 + rows_of[2])  # Parquet rows, from 1
+        if table is None and rows_of is None:
+            raise ValueError("a FlatChunk needs a table or rows of a file")
+        self._table = table
+        self.lines: np.ndarray = lines
+        self.records = records
+        """Transfers in the chunk, when the reader counted them (its length is its rows)."""
+        self.rows_of = rows_of
+        """(Parquet file, first row from 0, rows) when the table is read from the file on first use."""
+
+    @property
+    def table(self) -> pa.Table:
+        if self._table is None:
+            assert self.rows_of is not None
+            self._table = _parquet_rows(*self.rows_of)
+        return self._table
 
     def __len__(self) -> int:
-        return self.table.num_rows
+        return self.rows_of[2] if self._table is None and self.rows_of else self.table.num_rows
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        if self._table is None:  # the lines are the rows from 1, made again where it is unpickled
+            return FlatChunk, (None, None, self.records, self.rows_of)
+        return _flat_chunk_from_ipc, (_ipc_bytes(self._table), np.ascontiguousarray(self.lines), self.records)
+
+
+def _ipc_bytes(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _flat_chunk_from_ipc(data: bytes, lines: np.ndarray, records: int | None) -> FlatChunk:
+    return FlatChunk(pa.ipc.open_stream(pa.py_buffer(data)).read_all(), lines, records)
+
+
+def _parquet_rows(path: str, first: int, n: int) -> pa.Table:
+    """Rows ``first`` to ``first + n`` of a Parquet file (only the row groups that hold them are read), compact."""
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    md = pf.metadata
+    offsets = np.cumsum([0] + [md.row_group(g).num_rows for g in range(md.num_row_groups)])
+    groups = [g for g in range(md.num_row_groups) if offsets[g] < first + n and offsets[g + 1] > first]
+    if not groups:
+        return pf.schema_arrow.empty_table()
+    table = pf.read_row_groups(groups, use_threads=False).slice(int(first - offsets[groups[0]]), n)
+    # a copy of just these rows: the slice would keep the whole row groups alive while the chunk is judged
+    return table.take(pa.array(np.arange(n)))
+
+
+def _starts(tid: pa.Array) -> np.ndarray:
+    """Per row: it starts a transfer (its id is not the row before's, or it has none), as the row reader groups."""
+    if pa.types.is_dictionary(tid.type):
+        tid = tid.dictionary_decode()
+    n = len(tid)
+    new = np.ones(n, dtype=bool)
+    if n > 1 and not pa.types.is_null(tid.type):
+        try:
+            same = pc.fill_null(pc.equal(tid.slice(1), tid.slice(0, n - 1)), False)
+            new[1:] = ~np.asarray(same.to_numpy(zero_copy_only=False), dtype=bool)
+        except pa.ArrowNotImplementedError:  # an id column of a type Arrow does not compare: as Python does
+            ids = tid.to_pylist()
+            new[1:] = [b is None or a != b for a, b in itertools.pairwise(ids)]
+    return new
+
+
+def _cut(tid: pa.Array, new: np.ndarray) -> int:
+    """Rows before the last transfer, which may go on in the next batch (all rows if the last row has no id)."""
+    if not len(tid) or not tid[len(tid) - 1].is_valid:
+        return len(tid)
+    return int(np.flatnonzero(new)[-1])
+
+
+def _parquet_chunks(path: str, pf: Any, rows: int) -> Iterator[FlatChunk]:
+    """Chunks of a Parquet file as row ranges, cut from its ``transfer_id`` column alone (as Arrow: converting
+    ids to Python objects would import pandas into this process for nothing)."""
+    if "transfer_id" not in pf.schema_arrow.names:  # every row is a transfer of its own
+        total = pf.metadata.num_rows
+        for first in range(0, total, rows):
+            n = min(rows, total - first)
+            yield FlatChunk(None, None, n, (path, first, n))
+        return
+    carry: pa.Array | None = None
+    first = 0
+    for batch in pf.iter_batches(batch_size=rows, columns=["transfer_id"]):
+        tid = batch.column(0)
+        if carry is not None and len(carry):
+            tid = pa.concat_arrays([carry, tid])
+        if not len(tid):
+            continue
+        new = _starts(tid)
+        cut = _cut(tid, new)
+        if cut == 0:
+            carry = tid
+            continue
+        yield FlatChunk(None, None, int(np.count_nonzero(new[:cut])), (path, first, cut))
+        first += cut
+        carry = tid.slice(cut)
+    if carry is not None and len(carry):
+        n = len(carry)
+        yield FlatChunk(None, None, int(np.count_nonzero(_starts(carry))), (path, first, n))
 
 
 def judge_chunk_columnar(chunk: list[Any] | FlatChunk, source: str, engine: Any, as_of: dt.date | None,
@@ -110,7 +220,10 @@ def _judge_flat(chunk: FlatChunk, source: str, engine: Any, as_of: dt.date | Non
 
 
 def flat_chunks(path: str, fmt: str, rows: int = 65_536) -> Iterator[FlatChunk]:
-    """Whole transfers of a flat CSV or Parquet file, about ``rows`` rows at a time (a transfer is never split)."""
+    """Whole transfers of a flat CSV or Parquet file, about ``rows`` rows at a time (a transfer is never split).
+
+    A Parquet file is cut from its ``transfer_id`` column alone; each chunk reads its rows when it is judged (see
+    :class:`FlatChunk`). A CSV file is read here, a record batch at a time."""
     from sanctions.batch.formats import FLAT_COLUMNS
     from sanctions.exc import FieldProblem, InvalidInput
 
@@ -119,54 +232,52 @@ def flat_chunks(path: str, fmt: str, rows: int = 65_536) -> Iterator[FlatChunk]:
 
         pf = pq.ParquetFile(path)
         names = pf.schema_arrow.names
-        batches: Iterator[pa.RecordBatch] = pf.iter_batches(batch_size=rows)
-        first_line = 1
     else:
+        import csv
+
         import pyarrow.csv as pcsv
 
         with open(path, encoding="utf-8", newline="") as f:
             header = f.readline()
-        import csv
-
         names = next(csv.reader([header])) if header else []
-        # every column as text, as the row reader reads them; quoted newlines would shift line numbers, so a
-        # file with any goes to the row path's reader (check_file decides before calling this)
-        reader = pcsv.open_csv(path, read_options=pcsv.ReadOptions(block_size=1 << 22),
-                               convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                                                   strings_can_be_null=False,
-                                                                   quoted_strings_can_be_null=False))
-        batches = iter(reader)
-        first_line = 2
     unknown = [c for c in names if c not in FLAT_COLUMNS]
     if unknown:
         raise InvalidInput(f"unknown columns in {path}: {', '.join(unknown)}", source=path,
                            problems=[FieldProblem(c, "unknown column", None) for c in unknown])
+    if fmt == "parquet":
+        yield from _parquet_chunks(path, pf, rows)
+        return
+    # every column as text, as the row reader reads them; quoted newlines would shift line numbers, so a file with
+    # any goes to the row path's reader (check_file decides before calling this)
+    reader = pcsv.open_csv(path, read_options=pcsv.ReadOptions(block_size=1 << 22),
+                           convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                               strings_can_be_null=False,
+                                                               quoted_strings_can_be_null=False))
     carry: pa.Table | None = None
-    line = first_line
-    for batch in batches:
+    line = 2
+    for batch in reader:
         table = pa.Table.from_batches([batch])
         if carry is not None and carry.num_rows:
             table = pa.concat_tables([carry, table])
         if not table.num_rows:
             continue
-        tid = table.column("transfer_id").to_numpy(zero_copy_only=False) if "transfer_id" in table.column_names \
-            else np.full(table.num_rows, None, dtype=object)
-        last = tid[-1]
-        cut = table.num_rows
-        if last is not None:
-            while cut > 0 and tid[cut - 1] == last:
-                cut -= 1
+        tid = _ids(table)
+        new = _starts(tid)
+        cut = _cut(tid, new)
         if cut == 0:
             carry = table
             continue
         head, carry = table.slice(0, cut), table.slice(cut)
-        yield FlatChunk(head, np.arange(line, line + cut))
+        yield FlatChunk(head, np.arange(line, line + cut), int(np.count_nonzero(new[:cut])))
         line += cut
     if carry is not None and carry.num_rows:
-        yield FlatChunk(carry, np.arange(line, line + carry.num_rows))
+        yield FlatChunk(carry, np.arange(line, line + carry.num_rows), int(np.count_nonzero(_starts(_ids(carry)))))
 
 
-
+def _ids(table: pa.Table) -> pa.Array:
+    if "transfer_id" in table.column_names:
+        return table.column("transfer_id").combine_chunks()
+    return pa.nulls(table.num_rows)
 
 
 class ResultList(list):  # type: ignore[type-arg]

@@ -20,9 +20,12 @@ Interruption and resuming
 
 Streaming and cores
     The reader hands out chunks of :data:`CHUNK` records; a process pool (one :class:`~sanctions.Engine`
-    built once per worker by ``engine_factory``) judges them; at most ``2 * workers + 2`` chunks are in
-    flight, and results are written strictly in input order. Memory therefore depends on the chunk size,
-    never on the length of the input. ``workers=0`` or ``1`` judges in this process.
+    built once per worker by ``engine_factory``) judges them; about :data:`IN_FLIGHT_RECORDS` records at
+    most are in flight (never fewer than ``workers + 1`` chunks, never more than ``2 * workers + 2``), and
+    results are written strictly in input order. Memory therefore depends on the chunk size and that budget,
+    never on the length of the input. A flat Parquet file on the columnar path is handed out as row ranges
+    (:class:`~sanctions.batch.columnar.FlatChunk`): each worker reads its own rows, and this process reads
+    only the ``transfer_id`` column to cut them. ``workers=0`` or ``1`` judges in this process.
 """
 
 from __future__ import annotations
@@ -548,16 +551,8 @@ def _run(source: str, out: Any, out_path: str, fmt: str, fmt_out: str, factory: 
             else:
                 with mp.get_context().Pool(n_workers, initializer=_init_worker,
                                           initargs=(factory, as_of, _parent_pid())) as pool:
-                    window: deque[Any] = deque()
-                    limit = 2 * n_workers + 2
-                    for chunk, snap in chunks:
-                        window.append((pool.apply_async(_judge_in_worker, (chunk, source)), snap))
-                        while len(window) >= limit:
-                            job, sn = window.popleft()
-                            consume(job.get(), sn)
-                    while window:
-                        job, sn = window.popleft()
-                        consume(job.get(), sn)
+                    _pipeline(lambda chunk: pool.apply_async(_judge_in_worker, (chunk, source)), chunks, consume,
+                              n_workers)
             if committed:
                 snap = last[0] if last[0] is not None else start.prefix.snapshot()
                 _write_checkpoint(source, out_path, snap, writer.bytes, writer.sha, summary, True, options)
@@ -572,6 +567,48 @@ def _run(source: str, out: Any, out_path: str, fmt: str, fmt_out: str, factory: 
     if not quiet:
         print(summary.render(), file=sys.stderr)
     return summary
+
+
+IN_FLIGHT_RECORDS = 30_000
+"""About this many records at most are in flight at once (sent to the workers, or judged and not yet written), but
+never fewer than ``workers + 1`` chunks; never more than ``2 * workers + 2`` chunks either."""
+
+
+def _records_in(chunk: Any) -> int:
+    """Records in a chunk: its length, or the transfers of a flat chunk (whose length is its rows)."""
+    return int(getattr(chunk, "records", None) or len(chunk))
+
+
+def _pipeline(submit: Callable[[Any], Any], chunks: Iterable[tuple[Any, Any]], consume: Callable[[Any, Any], None],
+              n_workers: int, budget: int | None = None) -> int:
+    """Submit chunks (``submit(chunk)`` returns something with ``get()``) and hand each result to ``consume`` with
+    its snapshot, strictly in input order, holding at most ``budget`` records in flight (see
+    :data:`IN_FLIGHT_RECORDS`). Returns the most records that were in flight at once.
+
+    The parent process holds every chunk in flight and, once judged, its results (about 5 kB of decision text per
+    record) until they are written: the budget, not the number of chunks, is what bounds its memory."""
+    budget = IN_FLIGHT_RECORDS if budget is None else budget
+    window: deque[tuple[Any, Any, int]] = deque()
+    held = peak = 0
+    most = 2 * n_workers + 2
+
+    def drain_one() -> None:
+        nonlocal held
+        job, snap, n = window.popleft()
+        held -= n
+        consume(job.get(), snap)  # the job (and so its results) is released when this returns
+
+    for chunk, snap in chunks:
+        n = _records_in(chunk)
+        while window and (len(window) >= most or (len(window) > n_workers and held + n > budget)):
+            drain_one()
+        window.append((submit(chunk), snap, n))
+        held += n
+        peak = max(peak, held)
+        del chunk  # the pool has it now
+    while window:
+        drain_one()
+    return peak
 
 
 def _check_paths(source: str, out: Any) -> None:
