@@ -213,13 +213,17 @@ def _gen_file(n: int) -> Path:
     return path
 
 
+# VmHWM, not ru_maxrss: ru_maxrss is kept across execve on Linux, so this child would report the bench's own peak
+# (see bench/columnar.py's _CHILD).
 _BATCH_CHILD = """
 import json, resource, sys, time
 from sanctions.batch.run import check_file
 path, out, workers = sys.argv[1], sys.argv[2], int(sys.argv[3])
 s = check_file(path, out=out, workers=workers, quiet=True, progress=False)
+hwm = [int(x.split()[1]) for x in open("/proc/self/status") if x.startswith("VmHWM:")]
 print(json.dumps({"summary": s.to_dict(),
-                  "maxrss_parent_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                  "maxrss_parent_mb": round((hwm[0] if hwm else
+                                             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024, 1),
                   "maxrss_worker_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)}))
 """
 
