@@ -1,8 +1,10 @@
 """Decisions you can look at: self-contained HTML reports.
 
 Every page is one file: its style sheet and its few lines of script are inside it, and it loads nothing from
-any network (a Content-Security-Policy in the page forbids it), so it can travel as a mail attachment. Pages
-are rendered with Jinja2, autoescape on: every string that came from an input is shown as text.
+any network, so it can travel as a mail attachment. Pages are rendered with Jinja2, autoescape on: every string
+that came from an input is shown as text. The page's Content-Security-Policy forbids loading anything and runs
+only the page's own script and style blocks, each allowed by its SHA-256 (no ``'unsafe-inline'``), so even
+markup that escaping missed could neither run a script nor restyle the page.
 
 * :func:`render_decisions`: one or more decisions (from :meth:`sanctions.Engine.check`), with each deal's flow
   diagram, a card per finding, screening hits, rules not in force and what was considered and not applied.

@@ -136,4 +136,5 @@ def render_batch(source: str | os.PathLike[str] | Iterable[Decision | Mapping[st
         name = "decisions"
     payload = {"rows": data["rows"], "errors": data["errors"], "rules": data["rules"], "outcomes": list(OUTCOMES),
                "page_size": PAGE_SIZE}
-    return render("batch.html.j2", title=title or f"Batch report: {name}", data=data, payload=payload)
+    return render("batch.html.j2", scripts=("batch.js",), title=title or f"Batch report: {name}", data=data,
+                  payload=payload)

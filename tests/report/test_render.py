@@ -181,3 +181,51 @@ def test_screening_hits_and_an_applied_exemption_are_shown():
 def test_same_decisions_same_page(founding_page):
     decision, deal, page = founding_page
     assert render_decisions(decision, [deal], rulebook=shared_engine().rulebook) == page
+
+
+def _pages(tmp_path):
+    """Every kind of page, hostile input included: (name, page)."""
+    from report_samples import batch_decisions, diesel_ledger
+
+    engine, deal, decision = founding()
+    t = parse_transfer(hostile())
+    yield "founding", render_decisions(decision, [deal], rulebook=engine.rulebook)
+    yield "hostile", render_decisions(engine.check(t), [t], rulebook=engine.rulebook, errors=[f"line 2: {IMG}"])
+    yield "without input", render_decisions([decision, decision])
+    yield "no decisions", render_decisions([], errors=[SCRIPT])
+    yield "batch", render_batch(batch_decisions(2000), title=f"Batch {SCRIPT}")
+    with diesel_ledger(tmp_path / "l.db") as ledger:
+        yield "ledger", render_ledger(ledger, title=IMG)
+    yield "empty ledger", render_ledger(tmp_path / "empty.db")
+
+
+def test_every_page_runs_and_styles_only_what_its_policy_hashes(tmp_path):
+    """No 'unsafe-inline' (nor 'unsafe-eval', 'unsafe-hashes'): each inline script and style block is allowed by
+    the SHA-256 of its exact text, and no element carries a style= or on...= attribute, hostile input included."""
+    from report_csp import directives, policy_problems
+
+    for name, page in _pages(tmp_path):
+        assert policy_problems(page) == [], name
+        (policy,) = re.findall(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">', page)
+        assert "unsafe" not in policy and "'none'" in directives(policy)["default-src"], name
+        assert len(directives(policy)["script-src"]) == (2 if name == "batch" else 1), name
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    (lambda p: p.replace("<h4 id=", '<h4 style="color:red" id=', 1), "<h4> style="),
+    (lambda p: p.replace("<summary>", '<summary onclick="x()">', 1), "<summary> onclick="),
+    (lambda p: p.replace("</footer>", "</footer><script>alert(1)</script>", 1), "is not in script-src"),
+    (lambda p: p.replace("opened = [];", "opened = [] ;", 1), "is not in script-src"),
+    (lambda p: p.replace(":root {", ":root  {", 1), "is not in style-src"),
+    (lambda p: p.replace("script-src ", "script-src 'unsafe-inline' ", 1), "script-src allows 'unsafe-inline'"),
+    (lambda p: p.replace("style-src ", "style-src 'unsafe-hashes' ", 1), "style-src allows 'unsafe-hashes'"),
+    (lambda p: p.replace("script-src ", "script-src 'sha256-AAAA' ", 1), "which is no block on the page"),
+    (lambda p: p.replace("</title>", '</title><script src="https://x.example/a.js"></script>', 1), "loads from"),
+])
+def test_the_policy_check_finds_what_a_policy_would_refuse(founding_page, change, words):
+    """The check above can fail: each change a browser would refuse (or a policy too wide) is named."""
+    from report_csp import policy_problems
+
+    _, _, page = founding_page
+    assert policy_problems(page) == []
+    assert any(words in p for p in policy_problems(change(page))), policy_problems(change(page))
