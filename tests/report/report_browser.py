@@ -39,8 +39,20 @@ def missing() -> str | None:
     return None
 
 
+WATCH_CSP = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__cspViolations.push(e.effectiveDirective + " " + e.blockedURI + " " + (e.sample || ""));
+}, true);
+"""
+"""Records every Content-Security-Policy violation of a page into ``window.__cspViolations``. DevTools runs it
+as each document is created, before the page's own markup, and outside the page's policy."""
+
+
 def start(width: int = 1200, height: int = 900) -> Any:
-    """A headless Chromium with browser and performance (network) logs, or a skip (a failure in CI)."""
+    """A headless Chromium with browser and performance (network) logs, or a skip (a failure in CI).
+
+    Every page it opens records its CSP violations (:func:`csp_violations`)."""
     reason = missing()
     if reason is not None:
         if os.environ.get("CI"):
@@ -57,7 +69,9 @@ def start(width: int = 1200, height: int = 900) -> Any:
                 "--hide-scrollbars", "--force-device-scale-factor=1"):
         opts.add_argument(arg)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    return webdriver.Chrome(service=Service(executable_path=_which(DRIVER)), options=opts)
+    driver = webdriver.Chrome(service=Service(executable_path=_which(DRIVER)), options=opts)
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": WATCH_CSP})
+    return driver
 
 
 def requests(driver: Any) -> list[str]:
@@ -73,6 +87,12 @@ def requests(driver: Any) -> list[str]:
 def console_problems(driver: Any) -> list[str]:
     """Console messages at warning level or above (errors, CSP violations, failed loads)."""
     return [f"{e['level']}: {e['message']}" for e in driver.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
+
+
+def csp_violations(driver: Any) -> list[str] | None:
+    """The open page's CSP violations so far ("directive blocked-uri sample" each); None if nothing recorded
+    them (the page was not opened by :func:`start`'s driver), so an assertion of ``== []`` cannot pass idly."""
+    return driver.execute_script("return window.__cspViolations === undefined ? null : window.__cspViolations")
 
 
 def open_file(driver: Any, path: Path) -> str:

@@ -7,7 +7,7 @@ CI is not set (report_browser.start)."""
 from __future__ import annotations
 
 import pytest
-from report_browser import console_problems, open_file, requests, start
+from report_browser import console_problems, csp_violations, open_file, requests, start
 from report_samples import IMG, SCRIPT, batch_decisions, diesel_ledger, founding, hostile, shared_engine
 
 from sanctions import parse_transfer
@@ -30,9 +30,11 @@ def _open(driver, path):
 
 
 def _clean(driver, url):
-    """No request but the page itself, no console error or warning."""
+    """No request but the page itself, no console error or warning, no Content-Security-Policy violation (the
+    page's own script and style run under a policy without 'unsafe-inline')."""
     assert [u for u in requests(driver) if u != url] == []
     assert console_problems(driver) == []
+    assert csp_violations(driver) == []
 
 
 def test_founding_report_renders(driver, tmp_path):
@@ -60,6 +62,13 @@ def test_founding_report_renders(driver, tmp_path):
         assert arrow.value_of_css_property("stroke") == colours[outcome]  # the class really colours it
         assert arrow.size["width"] > 0  # drawn, not merely present
     assert len(driver.find_elements(By.CSS_SELECTOR, "path.link-arrow")) == len(deal.links)
+    # what were style= attributes are classes in the hashed style sheet, and still apply
+    heading = driver.find_element(By.CSS_SELECTOR, "article.finding .head h4")
+    assert heading.value_of_css_property("margin-top") == "0px"
+    assert heading.value_of_css_property("font-size") == "16.8px"  # 1.05rem
+    assert driver.find_element(By.CSS_SELECTOR, "table.legs caption").value_of_css_property("text-align") == "left"
+    assert driver.find_element(By.CSS_SELECTOR, ".legend .link-key").value_of_css_property("color") in (
+        "rgba(107, 79, 160, 1)", "rgb(107, 79, 160)")
     # the collapsed section opens from the keyboard: its summary takes focus and Enter opens it
     details = driver.find_element(By.CSS_SELECTOR, "details[id$='-considered']")
     assert details.get_attribute("open") is None
@@ -199,3 +208,32 @@ def test_cap_chart_renders(driver, tmp_path):
     assert float(last.get_attribute("cy")) > float(limit.get_attribute("y1"))
     assert "Past an alert threshold" in driver.find_element(By.TAG_NAME, "main").text
     _clean(driver, url)
+
+
+def test_the_policy_refuses_inline_code_the_page_did_not_hash(driver, tmp_path):
+    """Were escaping ever to fail, the policy would still hold: a script block, an event handler and a style
+    attribute written into a page are refused (and recorded, in the console and by the violation listener the
+    other tests rely on), while the page's own hashed script and style sheet keep working."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    engine, deal, decision = founding()
+    page = render_decisions(decision, [deal], rulebook=engine.rulebook)
+    probe = ('<p id="probe" style="color: rgb(1, 2, 3)" onclick="window.__pwned = 3">probe</p>'
+             "<script>window.__pwned = 4</script>")
+    path = tmp_path / "tampered.html"
+    path.write_text(page.replace('<main id="main">', '<main id="main">' + probe, 1), encoding="utf-8")
+    _open(driver, path)
+    WebDriverWait(driver, 10).until(lambda d: len(csp_violations(d) or []) >= 2)
+    el = driver.find_element(By.ID, "probe")
+    el.click()
+    WebDriverWait(driver, 10).until(lambda d: len(csp_violations(d)) >= 3)
+    assert driver.execute_script("return window.__pwned") is None
+    assert el.value_of_css_property("color") not in ("rgba(1, 2, 3, 1)", "rgb(1, 2, 3)")
+    directives = {v.split()[0] for v in csp_violations(driver)}
+    assert directives == {"script-src-elem", "script-src-attr", "style-src-attr"}, csp_violations(driver)
+    assert any("Content Security Policy" in m for m in console_problems(driver))
+    # the page's own script still runs (printing opens collapsed sections), its style sheet still applies
+    driver.execute_script("window.dispatchEvent(new Event('beforeprint'))")
+    assert all(d.get_attribute("open") is not None for d in driver.find_elements(By.TAG_NAME, "details"))
+    assert driver.find_element(By.CSS_SELECTOR, ".skip").value_of_css_property("left") == "-9999px"
