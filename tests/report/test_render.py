@@ -229,3 +229,10 @@ def test_the_policy_check_finds_what_a_policy_would_refuse(founding_page, change
     _, _, page = founding_page
     assert policy_problems(page) == []
     assert any(words in p for p in policy_problems(change(page))), policy_problems(change(page))
+
+
+def test_same_batch_same_page():
+    from report_samples import batch_decisions
+
+    first = render_batch(batch_decisions(500))
+    assert render_batch(batch_decisions(500)) == first and "sha256-" in first
