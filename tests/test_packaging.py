@@ -33,6 +33,8 @@ def test_wheel_contents(wheel):
     assert "sanctions/strategies.py" in names
     for template in ("base", "decision", "batch", "ledger"):  # the HTML reports' templates are package data
         assert f"sanctions/report/templates/{template}.html.j2" in names
+    for asset in ("report.css", "print.js", "batch.js"):  # inlined under their CSP hashes
+        assert f"sanctions/report/static/{asset}" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "check-transfer = sanctions.cli:main" in text and "[hypothesis]" in text
