@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -126,6 +127,7 @@ def _cut(tid: pa.Array, new: np.ndarray) -> int:
 def _parquet_chunks(path: str, pf: Any, rows: int) -> Iterator[FlatChunk]:
     """Chunks of a Parquet file as row ranges, cut from its ``transfer_id`` column alone (as Arrow: converting
     ids to Python objects would import pandas into this process for nothing)."""
+    path = os.path.abspath(path)  # opened again where the chunk is judged
     if "transfer_id" not in pf.schema_arrow.names:  # every row is a transfer of its own
         total = pf.metadata.num_rows
         for first in range(0, total, rows):
