@@ -301,22 +301,40 @@ def test_a_designated_vessel_hit_becomes_a_finding_citing_the_listing(tmp_path):
     assert not engine.check(t).findings, "without screening the vessel is not known to be designated"
 
 
+# Transfers that make each built-in rule on designated vessels apply once a vessel hit is known. These rules have
+# no ``fires`` examples (a plain example transfer carries no screening facts), so without these cases the test
+# below would loop over nothing.
+VESSEL_CASES = {
+    "dprk.maritime.port_entry.designated_vessel": {
+        "vessel": {"name": "Chon Ma San", "imo": "8660313", "flag": "KP"},
+        "route": [{"port": "Vostochny", "country": "RU", "role": "discharge"}]},
+    "dprk.maritime.insurance.2397": {
+        "kind": "vessel_services", "vessel": {"name": "Chon Ma San", "imo": "8660313", "flag": "KP"}},
+    "dprk.maritime.deregistration.2397": {"vessel": {"name": "Chon Ma San", "imo": "8660313", "flag": "PA"}},
+}
+
+
 def test_every_builtin_measure_on_designated_vessels_fires_on_a_hit(engine):
     """Whatever measures on designated vessels the rulebook has, a hit fires each that applies, with the listing."""
+    from sanctions.rulebook.examples import BASE as EXAMPLE_BASE, merge
     from sanctions.screening.screen import Screening
 
-    on_vessels = {r.id for r in engine.rulebook.rules.values()
-                  if "transfer.designated_vessel" in r.keys and r.spec.examples.get("fires")}
+    on_vessels = {r.id for r in engine.rulebook.rules.values() if "transfer.designated_vessel" in r.keys}
+    assert on_vessels, "no built-in rule on designated vessels was tried"
     scr = Screening(edition={"edition": "test"}, vessel_hits={"t": [HIT]})
     for rule_id in sorted(on_vessels):
-        from sanctions.rulebook.examples import BASE as EXAMPLE_BASE, merge
-
-        for i, case in enumerate(engine.rulebook.rules[rule_id].spec.examples["fires"]):
-            t = parse_input({**merge(EXAMPLE_BASE, case), "id": "t"})
+        cases = [merge(EXAMPLE_BASE, case) for case in engine.rulebook.rules[rule_id].spec.examples.get("fires", [])]
+        if rule_id in VESSEL_CASES:
+            cases.append({**BASE, **VESSEL_CASES[rule_id]})
+        assert cases, f"{rule_id} tests transfer.designated_vessel: give it a case in VESSEL_CASES"
+        for i, case in enumerate(cases):
+            t = parse_input({**case, "id": "t"})
             d = scr.annotate(engine.check(t, screening=scr))
             fired = [f for f in d.findings if f.rule_id == rule_id]
-            assert fired, f"{rule_id} fires example {i} made no finding on a designated-vessel hit"
+            assert fired, f"{rule_id} case {i} made no finding on a designated-vessel hit"
             assert all(f.related["vessel_listings"][0]["imo"] == "8660313" for f in fired)
+            assert not [f for f in scr.annotate(engine.check(t)).findings if f.rule_id == rule_id], \
+                f"{rule_id} case {i} fires without the hit"
 
 
 def test_unknowns_give_byte_identical_decisions(engine):
