@@ -27,6 +27,8 @@ def test_check_format_html_writes_one_page(tmp_path, env):
     assert page.startswith("<!DOCTYPE html>") and page.count('<article class="finding ') > 10
     assert page.count('class="leg-arrow') == 5
     assert "1 record not judged" in page and "line 2" in page
+    p = run_cli(str(ROOT / "fixtures" / "lawful_food_aid.json"), "--format", "html", env=env)
+    assert p.returncode == 0 and b"Clear" in p.stdout and b"No findings." in p.stdout
 
 
 def test_report_subcommand(tmp_path, env):
