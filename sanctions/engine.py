@@ -35,11 +35,13 @@ from sanctions.explain import (
     Duty,
     Evidence,
     Finding,
+    FrozenDict,
     date_text,
     evidence,
     item_display,
     render,
     transfer_display,
+    unmet,
 )
 from sanctions.rulebook import unknowns
 from sanctions.rulebook.facts import Projector, finding_raw, item_categories, item_raw, transfer_raw
@@ -198,9 +200,10 @@ class Engine:
                     continue
                 open_ = self._open(rule, f, ids, as_of, a, b)
                 if open_ is not None:
-                    findings.append(self._uncertain(rule, f, a, display(f), *open_))
+                    misses = self._misses(rule, f, ids, a, b, skip={ex.spec.id for ex, _ in open_[1]})
+                    findings.append(self._uncertain(rule, f, a, display(f), *open_, misses=misses))
                     continue
-                finding = self._finding(rule, f, a, display(f))
+                finding = self._finding(rule, f, a, display(f), self._misses(rule, f, ids, a, b))
                 if rule.spec.assumption:
                     finding = finding.model_copy(update={
                         "explanation": f"{finding.explanation} Assumption: {' '.join(rule.spec.assumption.split())}"})
@@ -247,11 +250,12 @@ class Engine:
         return sure, maybe, part
 
     def _uncertain(self, rule: Rule, f: _Fact, applies_from: dt.date, shown: dict[str, str], sure: bool,
-                   maybe: Sequence[tuple[Any, bool]], part: tuple[dt.date, dt.date] | None) -> Finding:
+                   maybe: Sequence[tuple[Any, bool]], part: tuple[dt.date, dt.date] | None, *,
+                   misses: tuple[FrozenDict, ...] = ()) -> Finding:
         """A finding whose outcome turns on unknown facts or on the day within a coarse date: ``review`` (or the
         rule's own outcome when that is milder), saying what is not known and what would settle it."""
         spec = rule.spec
-        base = self._finding(rule, f, applies_from, shown)
+        base = self._finding(rule, f, applies_from, shown, misses)
         cites = ", ".join(c.short() for c in base.citations)
         would = f"{spec.outcome.replace('_', ' ')} under {cites} ({rule.id})"
         settles: list[str] = []
@@ -304,7 +308,28 @@ class Engine:
             "outcome": outcome, "evidence": ev, "related": related,
             "explanation": f"{base.explanation} {head}{_sentence('; '.join(settles))}."})
 
-    def _finding(self, rule: Rule, f: _Fact, applies_from: dt.date, shown: dict[str, str]) -> Finding:
+    def _misses(self, rule: Rule, f: _Fact, ids: set[str], a: dt.date, b: dt.date,
+                skip: set[str] | frozenset[str] = frozenset()) -> tuple[FrozenDict, ...]:
+        """Why each exemption of ``rule`` (but those in ``skip``) did not clear it on ``f`` over [a, b]."""
+        out = []
+        for ex in rule.exemptions:
+            spec = ex.spec
+            if spec.id in skip:
+                continue
+            inf = spec.in_force
+            when = a.isoformat() if a == b else f"{a.isoformat()} to {b.isoformat()}"
+            span = f"in force from {inf.from_.isoformat()}" + (f" until {inf.until.isoformat()}" if inf.until else "")
+            reasons = []
+            if ex.pattern_id not in ids:
+                reasons.append("not met: " + "; ".join(unmet(self.rulebook.compiled_pattern(ex.pattern_id).cond,
+                                                             f.fact, f.raw)))
+            if not inf.covers(a, b):
+                reasons.append(f"{span}, which does not cover {when}")
+            out.append(FrozenDict({"id": spec.id, "title": spec.title, "reason": "; ".join(reasons)}))
+        return tuple(out)
+
+    def _finding(self, rule: Rule, f: _Fact, applies_from: dt.date, shown: dict[str, str],
+                 misses: tuple[FrozenDict, ...] = ()) -> Finding:
         spec = rule.spec
         cits = self._cites[rule.id]
         duty = None
@@ -320,6 +345,7 @@ class Engine:
             explanation=_with_caveat(render(spec.explanation, shown), spec.caveat),
             evidence=evidence(self.rulebook.compiled_pattern(rule.pattern_id).cond, f.fact, f.raw),
             duty=duty, related={}, unverified_citations=not all(c.verified for c in cits),
+            exemptions_not_applied=misses,
         )
 
     # -- deal pass ---------------------------------------------------------------------------------------------

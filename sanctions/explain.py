@@ -119,6 +119,9 @@ class Finding(_Out):
     duty: Duty | None = None
     related: dict[str, Any] = Field(default_factory=dict, description="For deal findings: the legs involved.")
     unverified_citations: bool = Field(description="True when any citation's paragraph is unverified.")
+    exemptions_not_applied: tuple[dict[str, str], ...] = Field(default_factory=tuple, description=(
+        "Each exemption of the rule that did not clear this finding: {'id', 'title', 'reason'}, the reason naming "
+        "the conditions not met with the transfer's own values, or the dates it is not in force on."))
 
 
 class Considered(_Out):
@@ -322,6 +325,55 @@ def _collect(cond: C.Cond, fact: C.Fact, raw: Mapping[str, Any], out: list[Evide
             if C.holds(p, fact):
                 _collect(p, fact, raw, out)
                 return
+
+
+def unmet(cond: C.Cond, fact: C.Fact, raw: Mapping[str, Any]) -> list[str]:
+    """What ``cond`` needs that ``fact`` does not have, in words with the transfer's values ([] when it holds).
+
+    An ``all`` gives each of its parts that fails; an ``any`` gives its alternatives ("one of: ... or ...").
+    """
+    out: list[str] = []
+    _unmet(cond, fact, raw, out)
+    return list(dict.fromkeys(out))
+
+
+def _unmet(cond: C.Cond, fact: C.Fact, raw: Mapping[str, Any], out: list[str]) -> None:
+    if C.holds(cond, fact):
+        return
+    if isinstance(cond, C.Test):
+        e = describe(cond, raw)
+        if C.is_unknown_key(cond.key):  # a must-guard fails when the field is unknown
+            out.append(f"{e.field} is not known")
+        else:
+            out.append(f"{e.field} {e.test} (it is {_value_text(e.value)})")
+    elif isinstance(cond, C.And):
+        for p in cond.parts:
+            _unmet(p, fact, raw, out)
+    elif len(cond.parts) == 1:
+        _unmet(cond.parts[0], fact, raw, out)
+    else:
+        text = "one of: " + " or ".join(_wants(p, raw) for p in cond.parts)
+        shown = [describe(p, raw) for p in cond.parts if isinstance(p, C.Test) and not C.is_unknown_key(p.key)]
+        if len(shown) == len(cond.parts) and len({e.field for e in shown}) == 1:  # one field: show its value
+            text += f" (it is {_value_text(shown[0].value)})"
+        out.append(text)
+
+
+def _wants(cond: C.Cond, raw: Mapping[str, Any]) -> str:
+    """What a condition asks for, in words, without the values (an alternative of an ``any``)."""
+    if isinstance(cond, C.Test):
+        e = describe(cond, raw)
+        return f"{e.field} is known" if C.is_unknown_key(cond.key) else f"{e.field} {e.test}"
+    parts = [_wants(p, raw) for p in cond.parts if not (isinstance(p, C.Test) and p.key == C.ANY_UNKNOWN)]
+    return "(" + (" and " if isinstance(cond, C.And) else " or ").join(parts) + ")"
+
+
+def _value_text(v: Any) -> str:
+    if v is None or v == [] or v == ():
+        return "not given"
+    if isinstance(v, list | tuple):
+        return ", ".join(str(x) for x in v)
+    return str(v)
 
 
 def _show(v: Any) -> Any:

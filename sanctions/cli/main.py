@@ -340,6 +340,8 @@ def format_text(decision: Any) -> str:
                        for e in f.evidence)
         if ev:
             lines.append(_wrap("Evidence: " + ev, "    "))
+        for x in f.exemptions_not_applied:
+            lines.append(_wrap(f"Exemption {x['id']} not applied: {x['reason']}", "    "))
         for h in f.related.get("listings", []):
             if h.get("in_force_on_date"):
                 lines.append(_wrap(

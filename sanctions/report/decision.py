@@ -82,17 +82,23 @@ def _display(subject: Transfer | Deal | None, transfer_id: str, item_index: int 
     return values
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _finding_view(n: int, f: Finding, decision: Decision, rulebook: Any,
                   subject: Transfer | Deal | None = None) -> dict[str, Any]:
     exemptions = []
     rule = rulebook.rules.get(f.rule_id) if rulebook is not None else None
+    # why each exemption did not apply, as the engine recorded it (decisions from before it did: a general line)
+    reasons = {x["id"]: x["reason"] for x in f.exemptions_not_applied}
     if rule is not None:
         values = _display(subject, f.transfer_id, f.item_index)
         for ex in rule.spec.exemptions:
             text = render_template(" ".join(ex.explanation.split()), values) if values else ""
+            why = f"{_sentence(reasons[ex.id])}." if ex.id in reasons else "Its conditions are not met by the facts given."
             exemptions.append({
-                "title": ex.title, "applied": False,
-                "why": "Its conditions are not met by the facts given." + (f" What it asks: {text}" if text else ""),
+                "title": ex.title, "applied": False, "why": why + (f" What it asks: {text}" if text else ""),
                 "citations": [f"UNSCR {c.resolution} {c.paragraph}" for c in ex.legal_basis]})
     for c in decision.considered:
         if c.rule_id == f.rule_id and c.status == "exempted":

@@ -46,6 +46,15 @@ def test_founding_page_has_a_card_per_finding_and_an_arrow_per_leg(founding_page
     assert "<details" in page and "Considered, not applied" in page
 
 
+def test_each_card_says_why_each_exemption_did_not_apply(founding_page):
+    decision, _, page = founding_page
+    reasons = {x["reason"] for f in decision.findings for x in f.exemptions_not_applied}
+    assert "not met: transfer.notified is True (it is False)" in reasons
+    for reason in reasons:  # as the engine recorded it, as a sentence
+        assert str(escape(reason[:1].upper() + reason[1:])) in page
+    assert "Its conditions are not met by the facts given." not in page  # only for decisions that predate it
+
+
 def test_pages_load_nothing_from_outside(founding_page):
     _, _, page = founding_page
     assert "<link" not in page and "<img" not in page and "<iframe" not in page
