@@ -186,7 +186,7 @@ JUDGED_ELSEWHERE = {
                                "tests/test_engine.py::test_deal_without_links_joins_by_direction",
     "dprk.persons.asset_freeze": "tests/screening/test_screening_chain.py::test_designated_entity_spelt_as_a_trader_would, "
                                  "tests/screening/test_screening_chain.py::test_nearest_lawful_case_an_unlisted_recipient",
-    "dprk.persons.asset_freeze.1718_op9": "tests/rulebook/test_review_2026_11.py::test_E5_asset_freeze_notified_payment_is_review_not_prohibited",
+    "dprk.persons.asset_freeze.1718_op9": "tests/rulebook/test_missing_measures.py::test_E5_asset_freeze_notified_payment_is_review_not_prohibited",
     "dprk.persons.expulsion.2270": "tests/rulebook/test_missing_measures.py::test_expulsion_review_for_dprk_official_abroad_with_listed_party",
     "dprk.maritime.port_entry.designated_vessel": "tests/rulebook/test_missing_measures.py::test_port_call_at_vostochny_by_a_designated_vessel_fires_citing_the_listing",
     "dprk.maritime.port_entry.owner.designated_vessel": "tests/rulebook/test_missing_measures.py::test_port_call_by_a_vessel_of_a_listed_owner",
@@ -240,6 +240,26 @@ JUDGED_ELSEWHERE.update({
 
 def test_rules_without_examples_are_judged_elsewhere() -> None:
     assert sorted(rid for rid, r in RULEBOOK.rules.items() if not _needs_examples(r)) == sorted(JUDGED_ELSEWHERE)
+
+
+def test_the_tests_named_for_rules_without_examples_exist() -> None:
+    """Each test JUDGED_ELSEWHERE names is a test function in the file it gives (a wrong name covers nothing)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    defined: dict[str, set[str]] = {}
+    missing = []
+    for rule_id, nodes in sorted(JUDGED_ELSEWHERE.items()):
+        for node in (n.strip() for n in nodes.split(", ")):
+            path, _, name = node.partition("::")
+            if path not in defined:
+                file = root / path
+                defined[path] = ({f.name for f in ast.walk(ast.parse(file.read_text(encoding="utf-8")))
+                                  if isinstance(f, ast.FunctionDef)} if file.is_file() else set())
+            if name.partition("[")[0] not in defined[path]:
+                missing.append(f"{rule_id}: {node}")
+    assert not missing, missing
 
 
 @pytest.mark.parametrize("rule_id", sorted(rid for rid, r in RULEBOOK.rules.items() if _needs_examples(r)))
