@@ -203,11 +203,7 @@ class Engine:
                     misses = self._misses(rule, f, ids, a, b, skip={ex.spec.id for ex, _ in open_[1]})
                     findings.append(self._uncertain(rule, f, a, display(f), *open_, misses=misses))
                     continue
-                finding = self._finding(rule, f, a, display(f), self._misses(rule, f, ids, a, b))
-                if rule.spec.assumption:
-                    finding = finding.model_copy(update={
-                        "explanation": f"{finding.explanation} Assumption: {' '.join(rule.spec.assumption.split())}"})
-                findings.append(finding)
+                findings.append(self._finding(rule, f, a, display(f), self._misses(rule, f, ids, a, b)))
             if f.variant is not None:  # which HS alternative each finding was made under, for merging
                 findings[mark:] = [x.model_copy(update={"related": {**x.related, "hs_alternative": f.variant}})
                                    for x in findings[mark:]]
@@ -342,7 +338,8 @@ class Engine:
             rule_id=rule.id, title=spec.title, regime=spec.regime, outcome=spec.outcome, scope=rule.scope,
             transfer_id=f.transfer.id, item_index=f.item_index, citations=cits,
             in_force={"from": spec.in_force.from_, "until": spec.in_force.until},
-            explanation=_with_caveat(render(spec.explanation, shown), spec.caveat),
+            # the assumption goes on every finding of the rule, the undecided ones (built on this one) too
+            explanation=_with_assumption(_with_caveat(render(spec.explanation, shown), spec.caveat), spec.assumption),
             evidence=evidence(self.rulebook.compiled_pattern(rule.pattern_id).cond, f.fact, f.raw),
             duty=duty, related={}, unverified_citations=not all(c.verified for c in cits),
             exemptions_not_applied=misses,
@@ -689,6 +686,10 @@ def _merge_citations(first: Iterable[Citation], *more: Iterable[Citation]) -> li
 
 def _with_caveat(text: str, caveat: str | None) -> str:
     return f"{text} {' '.join(caveat.split())}" if caveat else text
+
+
+def _with_assumption(text: str, assumption: str | None) -> str:
+    return f"{text} Assumption: {' '.join(assumption.split())}" if assumption else text
 
 
 def _regime_notes(rulebook: Rulebook, findings: Sequence[Finding], considered: Sequence[Considered]) -> list[str]:

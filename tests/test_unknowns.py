@@ -374,3 +374,21 @@ def test_the_flat_batch_layout_keeps_coarse_dates_and_unknowns():
     assert (rows[0]["date_start"], rows[0]["date_end"]) == ("2019-09", None)
     back = parse_transfer(_transfer_from_rows(rows))
     assert back.date == t.date and back.supplier.country == "unknown" and back.vessel.flag == "unknown"
+
+
+def test_an_undecided_finding_keeps_its_rules_assumption(engine):
+    """A rule whose finding rests on a stated assumption says it on every finding, the undecided ones too: its
+    fires example dated only by the year its measure began is a review finding turning on the day."""
+    from sanctions.rulebook.examples import BASE as EXAMPLE_BASE, merge
+
+    undecided = 0
+    for rule in engine.rulebook.rules.values():
+        if not rule.spec.assumption or not rule.spec.examples.get("fires"):
+            continue
+        data = {**merge(EXAMPLE_BASE, rule.spec.examples["fires"][0]), "id": "t",
+                "date": str(rule.spec.in_force.from_.year)}
+        for f in engine.check(parse_input(data)).findings:
+            if f.rule_id == rule.id:
+                undecided += "undecided" in f.related
+                assert f"Assumption: {' '.join(rule.spec.assumption.split())}" in f.explanation, (rule.id, f.outcome)
+    assert undecided >= 5
