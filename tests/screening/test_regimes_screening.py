@@ -91,13 +91,20 @@ def test_nearest_lawful_case_an_unlisted_party(reference_engine, index, rule_id,
     assert d.screening["performed"]
 
 
+def test_a_payment_before_2734_cites_the_1390_freeze_not_only_the_1267_taliban_one(reference_engine, index):
+    # 2013: the Al-Qaida list's freeze stood on 1390 (2002); 1267 (1999) OP4(b) froze the Taliban's funds
+    d = screening.check(reference_engine, payment("Abdallah Azzam Brigades", "LB", "2015-02-01"), index)
+    f = next(f for f in d.findings if f.rule_id == "isil_alqaida.persons.asset_freeze")
+    assert [c.resolution for c in f.citations] == ["1390 (2002)", "1267 (1999)"]
+
+
 def test_payment_to_a_1267_listed_person_is_prohibited_with_the_1267_citations_and_the_listing(reference_engine,
                                                                                                  index):
     d = screening.check(reference_engine, payment("Abdallah Azzam Brigades", "LB", "2025-02-01"), index)
     assert d.verdict == "prohibited"
     f = next(f for f in d.findings if f.rule_id == "isil_alqaida.persons.asset_freeze")
     assert f.regime == "ISIL/Al-Qaida"
-    assert {c.resolution for c in f.citations} == {"2734 (2024)", "1267 (1999)"}
+    assert {c.resolution for c in f.citations} == {"2734 (2024)", "1390 (2002)", "1267 (1999)"}
     (hit,) = f.related["listings"]
     assert hit["reference_number"] == "QDe.144" and hit["regime"] == "Al-Qaida" and hit["listed_on"] == "2014-09-23"
 
