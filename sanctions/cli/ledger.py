@@ -82,7 +82,7 @@ def _ledger_arg(p: Any) -> None:
                    help="the ledger: an SQLite file or postgresql://user@host/db (default: $SANCTIONS_LEDGER)")
 
 
-def _audit_arg(p: Any, required: bool = False) -> None:
+def _audit_arg(p: Any) -> None:
     p.add_argument("--audit", default=os.environ.get("SANCTIONS_AUDIT"), metavar="PATH|URL",
                    help="the audit log: a file or postgresql://user@host/db (default: $SANCTIONS_AUDIT)")
     p.add_argument("--audit-key-file", metavar="FILE",

@@ -37,7 +37,30 @@ from sanctions.rulebook.compiler import _Compiler, _did_you_mean, _spec_error
 
 
 MAX_FILE_BYTES = 1_000_000
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+class _SafeLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml's safe loader (same safety: no Python tags; ten times faster), refusing a key given twice in one
+    mapping: YAML keeps the last silently, so a rule whose ``outcome`` or ``in_force`` was written twice would be
+    judged by whichever came last without a word."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: the base class says so
+                continue
+            if first is not None:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice in one mapping (first on line {first + 1}); a repeated "
+                    "key is ambiguous, so it is refused", key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+_SAFE_LOADER = _SafeLoader
 MAX_RULES = 2_000
 
 
@@ -92,7 +115,6 @@ def _read_yaml(path: Path, label: str, data: bytes | None = None) -> Any:
     except UnicodeDecodeError as err:
         raise InvalidRule(f"not UTF-8 text ({err.reason} at byte {err.start})", file=label) from None
     try:
-        # CSafeLoader is libyaml's safe loader: same safety (no Python tags), ten times faster.
         return yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)

@@ -25,7 +25,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -121,10 +121,14 @@ def _parse_generated(text: Any) -> datetime | None:
         return None
 
 
+def _utc(when: datetime) -> datetime:
+    """A timestamp as an aware UTC one (a list's ``dateGenerated`` without a zone is UTC)."""
+    return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
+
+
 def _in_the_future(when: datetime) -> bool:
-    now = datetime.now(timezone.utc)
-    aware = when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
-    return (aware - now).days > FUTURE_TOLERANCE_DAYS
+    # compared as a duration: (x).days rounds down, so "more than 2 days" would let nearly 3 through
+    return _utc(when) - datetime.now(timezone.utc) > timedelta(days=FUTURE_TOLERANCE_DAYS)
 
 
 def _read_manifest(directory: Path) -> dict[str, Any] | None:
@@ -301,7 +305,8 @@ def update(
             pass  # the installed file was damaged: install it again
     if cur_row is not None and not allow_older:
         cur_generated = _parse_generated(cur_row.generated)
-        if cur_generated is not None and not _in_the_future(cur_generated) and edition.generated < cur_generated:
+        if (cur_generated is not None and not _in_the_future(cur_generated)
+                and _utc(edition.generated) < _utc(cur_generated)):  # one may carry a zone and the other not
             raise ListError(f"{src}: edition generated {edition.generated.isoformat()} is older than the "
                             f"installed one ({cur_row.generated}); to install it anyway use "
                             "'check-transfer lists update --allow-older' (allow_older=True in the library)")

@@ -15,15 +15,6 @@ from sanctions.rulebook.facts import MARK_KEYS, Projector, _mark, item_raw, proj
 from sanctions.model.records import Deal
 
 
-def raws(subject):
-    transfers = subject.transfers if isinstance(subject, Deal) else [subject]
-    for t in transfers:
-        t_raw = transfer_raw(t, "d")
-        yield "transfer", t_raw
-        for i, item in enumerate(t.items):
-            yield "item", item_raw(t_raw, item, i)
-
-
 def subjects(rulebook):
     out = [load_fixture(p.name) for p in sorted(FIXTURES.glob("*.json"))]
     out += [t for kind in ("fires", "clears") for _, t in examples(rulebook, kind)]

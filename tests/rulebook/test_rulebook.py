@@ -42,6 +42,19 @@ def test_bad_yaml(tmp_path):
     assert "not valid YAML" in str(err) and "r.yaml" in err.file and "line" in err.key
 
 
+def test_a_key_given_twice_is_refused_with_its_line(tmp_path):
+    # YAML keeps the last value silently: the first outcome would be lost without a word
+    twice = GOOD_RULE.replace("outcome: prohibited", "outcome: prohibited\noutcome: review", 1)
+    assert twice != GOOD_RULE
+    err = refused(tmp_path, **{"r.yaml": twice})
+    assert "'outcome' appears twice" in str(err) and "r.yaml" in err.file and "line" in err.key
+
+
+def test_a_key_given_twice_deeper_down_is_refused(tmp_path):
+    twice = GOOD_RULE.replace("{op: eq, ", "{op: eq, op: ne, ", 1)  # in a flow mapping, on one line
+    assert "appears twice" in str(refused(tmp_path, **{"r.yaml": twice}))
+
+
 def test_unknown_operator_with_hint(tmp_path):
     err = refused(tmp_path, **{"r.yaml": GOOD_RULE.replace("op: eq", "op: equals")})
     assert "unknown operator 'equals'" in str(err)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import http.server
@@ -202,3 +203,20 @@ def test_update_with_the_real_list(data_dir: Path) -> None:
     assert cur is not None and prev is not None
     assert cur.file == "2026-05-08-" + new.sha256[:12] + ".xml"
     assert prev.file == "2026-01-28-" + old.sha256[:12] + ".xml"
+
+
+@pytest.mark.parametrize("ahead, refused", [
+    (dt.timedelta(days=2, hours=-1), False),
+    (dt.timedelta(days=2, hours=12), True),   # "more than 2 days" once let nearly 3 days through
+    (dt.timedelta(days=30), True),
+])
+def test_an_edition_more_than_two_days_ahead_is_in_the_future(ahead, refused) -> None:
+    when = dt.datetime.now(dt.timezone.utc) + ahead
+    assert lists._in_the_future(when) is refused
+    assert lists._in_the_future(when.replace(tzinfo=None)) is refused  # a dateGenerated without a zone is UTC
+
+
+def test_timestamps_with_and_without_a_zone_compare() -> None:
+    naive = dt.datetime(2026, 5, 8, 12, 0)
+    aware = dt.datetime(2026, 5, 8, 13, 0, tzinfo=dt.timezone(dt.timedelta(hours=2)))  # 11:00 UTC
+    assert lists._utc(aware) < lists._utc(naive)
