@@ -14,15 +14,17 @@ JSON Lines
 The flat layout
     Rows of one transfer are consecutive and share ``transfer_id`` (see :mod:`sanctions.batch.formats`); cells
     are stripped and an empty cell is absent, as the row reader does. ``route_json``, ``notifications_json`` and
-    ``exemptions_json`` are parsed by Arrow's JSON reader; ``intermediaries_json`` sends its transfer to the row
-    path. A transfer whose rows disagree on a transfer column goes to the row path, which reports it.
+    ``exemptions_json`` are parsed by Arrow's JSON reader. A transfer that gives, on any of its rows, a column the
+    frame does not hold (``intermediaries_json``, ``vessel_imo``, the columns added to the layout for
+    ``destination_subdivision``, ``end_user``, ``contract``, ``notified``, ``transport``, item ``condition``,
+    ``subject``, ``servicing``, ``hs_alternatives``, ...: every column not in ``_READ``) goes to the row path, counted
+    as ``<column> given``. A transfer whose rows disagree on a transfer column goes to the row path, which reports it.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -228,7 +230,11 @@ _FLAT_T = {"id": "transfer_id", "date_start": "date_start", "date_end": "date_en
 _FLAT_I = {"description": "item_description", "hs_code": "item_hs_code", "category": "item_category",
            "quantity": "item_quantity", "unit": "item_unit", "value": "item_value", "currency": "item_currency",
            "origin_country": "item_origin_country", "end_use": "item_end_use", "end_user": "item_end_user"}
-_UNREAD = ("vessel_imo", "sts_vessel_name", "sts_vessel_imo", "sts_vessel_flag", "intermediaries_json")
+_READ = frozenset(_FLAT_T.values()) | frozenset(_FLAT_I.values()) | {"ship_to_ship", "route_json",
+                                                                     "notifications_json", "exemptions_json"}
+"""The flat columns a frame holds. A transfer giving any other column on any of its rows (``vessel_imo``,
+``intermediaries_json``, ``end_user_json``, ``notified``, ``item_subject``, a column added to the layout later, ...)
+goes to the row path: the columns would otherwise judge it as if that field were absent."""
 
 
 def _cells(arr: pa.Array) -> pa.Array:
@@ -256,22 +262,36 @@ def _json_list(arr: pa.Array, typ: pa.DataType) -> tuple[pa.Array, np.ndarray]:
     tables: list[tuple[pa.Table, list[int]]] = []
     failed: list[int] = []
     _read_split(wrapped, list(range(len(wrapped))), pa.schema([("v", typ)]), tables, failed)
-    values: list[Any] = [None] * n
+    parsed: list[tuple[pa.Array, list[int]]] = []
     for table, pos in tables:
         v = table.column("v").combine_chunks()
         extra = _extra(v, typ) | ~_nonnull(v)
         for j, p in enumerate(pos):
             if extra[j]:
                 bad[idx[p]] = True
-        for j, p in enumerate(pos):
-            values[idx[p]] = j
+        if v.type != typ:
+            # a field outside the schema (a notification's ``to``) gave the whole group another type: its rows
+            # go to the row path, the others are read again alone, which gives them the schema's type
+            keep = [p for j, p in enumerate(pos) if not extra[j]]
+            again: list[tuple[pa.Table, list[int]]] = []
+            failed_again: list[int] = []
+            _read_split([wrapped[p] for p in keep], keep, pa.schema([("v", typ)]), again, failed_again)
+            failed += failed_again
+            for t2, pos2 in again:
+                v2 = t2.column("v").combine_chunks()
+                if v2.type == typ:
+                    parsed.append((v2, pos2))
+                else:
+                    failed += pos2
+        else:
+            parsed.append((v, pos))
     bad[idx[failed]] = True
-    # assemble in row order: take from the concatenation of the parsed tables
-    if tables:
-        allv = pa.concat_arrays([t.column("v").combine_chunks() for t, _ in tables])
+    # assemble in row order: take from the concatenation of the parsed arrays
+    if parsed:
+        allv = pa.concat_arrays([v for v, _ in parsed])
         order = np.full(n, -1, dtype=np.int64)
         base = 0
-        for table, pos in tables:
+        for _v, pos in parsed:
             order[idx[pos]] = base + np.arange(len(pos))
             base += len(pos)
         take = pa.array(np.where(order >= 0, order, 0))
@@ -325,10 +345,12 @@ def frame_from_flat(table: pa.Table) -> tuple[Frame, np.ndarray, dict[int, str]]
         if diff.any():
             disagree[group[diff]] = True
     routed[disagree] = "rows of the transfer disagree"
-    for name in _UNREAD:
-        if name in cols:
-            given = _nonnull(pc.take(cols[name], take_first))
-            routed[given & (routed == "")] = f"{name} given"
+    for name in cols:
+        if name in _READ or not n_rows:
+            continue
+        given = np.zeros(n_t, dtype=bool)
+        given[group[_nonnull(cols[name])]] = True
+        routed[given & (routed == "")] = f"{name} given"
     t: dict[str, pa.Array] = {}
     for k, name in _FLAT_T.items():
         arr = pc.take(c(name), take_first)
