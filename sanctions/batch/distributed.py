@@ -94,10 +94,9 @@ def screen_partition(df: Any, rulebook_dirs: Sequence[str | Path] = (), as_of: d
     """Judge one pandas partition in the flat layout; returns the :data:`RESULT_COLUMNS` frame, row for row."""
     import pandas as pd
 
-    from sanctions.batch.formats import FLAT_COLUMNS
-
+    _check_columns(df.columns)
     engine = worker_engine(rulebook_dirs)
-    cols = [c for c in df.columns if c in FLAT_COLUMNS]
+    cols = list(df.columns)
     rows = df[cols].astype(object).where(df[cols].notna(), None).to_dict("records")
     records = list(_group(enumerate(rows, 1), "<partition>"))
     results = judge_chunk(records, "<partition>", engine, as_of)
@@ -136,6 +135,17 @@ def screen_partition(df: Any, rulebook_dirs: Sequence[str | Path] = (), as_of: d
     return frame.astype(RESULT_COLUMNS)
 
 
+def _check_columns(columns: Any) -> None:
+    """Refuse a column outside the flat layout, as the file readers do: its field would be dropped unread."""
+    from sanctions.batch.formats import FLAT_COLUMNS, _nearest_column
+    from sanctions.exc import FieldProblem, InvalidInput
+
+    unknown = [str(c) for c in columns if c not in FLAT_COLUMNS]
+    if unknown:
+        raise InvalidInput(f"unknown columns in the flat layout: {', '.join(unknown)}",
+                           problems=[FieldProblem(c, "unknown column", None, _nearest_column(c)) for c in unknown])
+
+
 def _meta() -> Any:
     import pandas as pd
 
@@ -149,6 +159,9 @@ def check_dask(ddf_or_parquet_glob: Any, *, rulebook_dirs: Sequence[str | Path] 
     Args:
         ddf_or_parquet_glob: A ``dask.dataframe.DataFrame`` in the flat layout, or a path or glob (local or any
             fsspec URL) of flat-layout Parquet files.
+
+    Raises:
+        InvalidInput: naming every column that is not one of the flat layout (its field would not be read).
         rulebook_dirs: Extra rule packs, loaded on top of the built-in rules in each worker (the folders must be
             readable from the workers).
         as_of: Judge under the law in force on this date.
@@ -162,6 +175,7 @@ def check_dask(ddf_or_parquet_glob: Any, *, rulebook_dirs: Sequence[str | Path] 
     ddf = ddf_or_parquet_glob
     if isinstance(ddf, str | Path):
         ddf = dd.read_parquet(str(ddf))
+    _check_columns(ddf.columns)
     dirs = tuple(str(p) for p in rulebook_dirs)
     return ddf.map_partitions(screen_partition, dirs, as_of, meta=_meta())
 

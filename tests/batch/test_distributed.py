@@ -88,3 +88,27 @@ def test_screen_partition_and_cap_totals_in_pandas() -> None:
     t = cap_totals(out)
     assert t.to_dict("records") == [{"cap": "dprk.refined_petroleum", "year": 2019, "unit": "barrels",
                                      "quantity": 300.0, "items": 6, "other_unit_items": 3}]
+
+
+def test_a_partition_keeps_every_field_and_refuses_a_column_it_would_not_read() -> None:
+    """The Dask path reads the whole flat layout (a Darfur region is not dropped) and, like the file readers,
+    refuses a column outside it instead of ignoring it."""
+    pd = pytest.importorskip("pandas")
+    from sanctions.batch.distributed import check_dask
+    from sanctions.batch.run import default_engine, judge_chunk
+    from sanctions.exc import InvalidInput
+
+    darfur = {"id": "darfur", "date": "2024-01-15", "supplier": {"name": "S", "country": "DE"},
+              "recipient": {"name": "R", "country": "SD"}, "origin_country": "DE", "destination_country": "SD",
+              "destination_subdivision": "SD-DN",
+              "items": [{"description": "Assault rifles", "category": "small_arms_light_weapons"}]}
+    out = screen_partition(pd.DataFrame(flatten(darfur)))
+    want = judge_chunk([(1, json.dumps(darfur))], "t", default_engine())[0][4]
+    assert list(out.decision_json) == [want]
+    df = pd.DataFrame(flatten(darfur)).rename(columns={"destination_subdivision": "destination_subdivison"})
+    import dask.dataframe as dd
+
+    for run, frame in ((screen_partition, df), (check_dask, dd.from_pandas(df, npartitions=1))):
+        with pytest.raises(InvalidInput, match="destination_subdivison") as err:
+            run(frame)
+        assert "destination_subdivision" in err.value.problems[0].hint
