@@ -341,11 +341,11 @@ def _unmet(cond: C.Cond, fact: C.Fact, raw: Mapping[str, Any], out: list[str]) -
     if C.holds(cond, fact):
         return
     if isinstance(cond, C.Test):
-        e = describe(cond, raw)
+        field, test, value = _words(cond, raw)
         if C.is_unknown_key(cond.key):  # a must-guard fails when the field is unknown
-            out.append(f"{e.field} is not known")
+            out.append(f"{field} is not known")
         else:
-            out.append(f"{e.field} {e.test} (it is {_value_text(e.value)})")
+            out.append(f"{field} {test} (it is {_value_text(value)})")
     elif isinstance(cond, C.And):
         for p in cond.parts:
             _unmet(p, fact, raw, out)
@@ -353,17 +353,17 @@ def _unmet(cond: C.Cond, fact: C.Fact, raw: Mapping[str, Any], out: list[str]) -
         _unmet(cond.parts[0], fact, raw, out)
     else:
         text = "one of: " + " or ".join(_wants(p, raw) for p in cond.parts)
-        shown = [describe(p, raw) for p in cond.parts if isinstance(p, C.Test) and not C.is_unknown_key(p.key)]
-        if len(shown) == len(cond.parts) and len({e.field for e in shown}) == 1:  # one field: show its value
-            text += f" (it is {_value_text(shown[0].value)})"
+        shown = [_words(p, raw) for p in cond.parts if isinstance(p, C.Test) and not C.is_unknown_key(p.key)]
+        if len(shown) == len(cond.parts) and len({field for field, _, _ in shown}) == 1:  # one field: its value
+            text += f" (it is {_value_text(shown[0][2])})"
         out.append(text)
 
 
 def _wants(cond: C.Cond, raw: Mapping[str, Any]) -> str:
     """What a condition asks for, in words, without the values (an alternative of an ``any``)."""
     if isinstance(cond, C.Test):
-        e = describe(cond, raw)
-        return f"{e.field} is known" if C.is_unknown_key(cond.key) else f"{e.field} {e.test}"
+        field, test, _ = _words(cond, raw)
+        return f"{field} is known" if C.is_unknown_key(cond.key) else f"{field} {test}"
     parts = [_wants(p, raw) for p in cond.parts if not (isinstance(p, C.Test) and p.key == C.ANY_UNKNOWN)]
     return "(" + (" and " if isinstance(cond, C.And) else " or ").join(parts) + ")"
 
@@ -386,6 +386,12 @@ def _show(v: Any) -> Any:
 
 def describe(t: C.Test, raw: Mapping[str, Any]) -> Evidence:
     """One test, in words, with the value it saw."""
+    field, test, value = _words(t, raw)
+    return Evidence.model_construct(field=field, test=test, value=value)
+
+
+def _words(t: C.Test, raw: Mapping[str, Any]) -> tuple[str, str, Any]:
+    """(field, test in words, the value it saw) of one test: :func:`describe` without building the record."""
     key = t.key
     positive = (t.op == "eq") == (t.value is not False)
     if C.is_unknown_key(key):
@@ -394,20 +400,19 @@ def describe(t: C.Test, raw: Mapping[str, Any]) -> Evidence:
 
         inner = key[len(C.UNKNOWN_PREFIX):]
         what = f"may contain {inner.partition('=')[2]}" if "=" in inner else "is not known"
-        return Evidence.model_construct(field=field_of(inner), test=f"{what} ({', '.join(because(raw, inner))} "
-                                        "unknown)", value=_show(raw.get(field_of(inner))))
+        return (field_of(inner), f"{what} ({', '.join(because(raw, inner))} unknown)",
+                _show(raw.get(field_of(inner))))
     if key.startswith("has:"):
         path = key[4:]
-        return Evidence.model_construct(field=path, test="is given" if positive else "is not given",
-                                        value=_show(raw.get(path)))
+        return (path, "is given" if positive else "is not given", _show(raw.get(path)))
     if "=" in key:
         path, _, member = key.partition("=")
         word = "contains" if positive else "does not contain"
-        return Evidence.model_construct(field=path, test=f"{word} {member}", value=_show(raw.get(path)))
+        return (path, f"{word} {member}", _show(raw.get(path)))
     if key.endswith("]"):
         path, _, _ = key.partition("[:")
         word = "starts with" if positive else "does not start with"
-        return Evidence.model_construct(field=path, test=f"{word} {t.value}", value=raw.get(path))
+        return (path, f"{word} {t.value}", raw.get(path))
     value = _show(raw.get(key))
     shown: Any = value
     const: Any = t.value
@@ -419,4 +424,4 @@ def describe(t: C.Test, raw: Mapping[str, Any]) -> Evidence:
     elif isinstance(const, float) and const.is_integer():
         const = int(const)
     words = {"eq": "is", "ne": "is not", "lt": "is below", "le": "is at most", "gt": "is above", "ge": "is at least"}
-    return Evidence.model_construct(field=key, test=f"{words[t.op]} {const}", value=shown)
+    return (key, f"{words[t.op]} {const}", shown)
