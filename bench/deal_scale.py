@@ -2,7 +2,7 @@
 
 A deal of ``--legs`` legs (default 10,000, the model's maximum) made of copies of the founding legs with no
 declared links, so every counter-leg is inferred. Each evaluator runs in its own child process, so peak
-memory (``ru_maxrss``) is that evaluator's alone.
+memory (``VmHWM``, which an ``execve`` resets, unlike ``ru_maxrss``) is that evaluator's alone.
 
     python bench/deal_scale.py                        # prints JSON, writes nothing
     python bench/deal_scale.py --out /tmp/deal.json   # also writes it there
@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 CHILD = """
-import json, resource, sys, time
+import json, sys, time
 sys.path.insert(0, {tests!r})
 from test_deal_scale import copies
 import sanctions
@@ -34,7 +34,8 @@ t1 = time.perf_counter()
 out = sanctions.to_json(d)
 t2 = time.perf_counter()
 print(json.dumps({{"check_s": round(t1 - t0, 2), "to_json_s": round(t2 - t1, 2),
-                  "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                  "peak_rss_mb": round(next(int(x.split()[1]) for x in open("/proc/self/status")
+                                            if x.startswith("VmHWM:")) / 1024),
                   "json_mb": round(len(out) / 1e6, 1), "findings": len(d.findings),
                   "deal_findings": sum(f.scope == "deal" for f in d.findings), "verdict": d.verdict}}))
 """
