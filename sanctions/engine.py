@@ -313,14 +313,14 @@ class Engine:
             if spec.id in skip:
                 continue
             inf = spec.in_force
-            when = a.isoformat() if a == b else f"{a.isoformat()} to {b.isoformat()}"
-            span = f"in force from {inf.from_.isoformat()}" + (f" until {inf.until.isoformat()}" if inf.until else "")
             reasons = []
             if ex.pattern_id not in ids:
                 reasons.append("not met: " + "; ".join(unmet(self.rulebook.compiled_pattern(ex.pattern_id).cond,
                                                              f.fact, f.raw)))
             if not inf.covers(a, b):
-                reasons.append(f"{span}, which does not cover {when}")
+                when = a.isoformat() if a == b else f"{a.isoformat()} to {b.isoformat()}"
+                until = f" until {inf.until.isoformat()}" if inf.until else ""
+                reasons.append(f"in force from {inf.from_.isoformat()}{until}, which does not cover {when}")
             out.append(FrozenDict({"id": spec.id, "title": spec.title, "reason": "; ".join(reasons)}))
         return tuple(out)
 
