@@ -607,7 +607,7 @@ def _about(key: str, prefix: str | None) -> bool:
 def _is_unknown(raw: Raw, key: str, path: str) -> bool:
     """Whether the fact key ``key`` (about field ``path``) is unknown in a raw record."""
     if key == "*":
-        return any(k.startswith(UNKNOWN_PREFIX) for k in raw)
+        return not MARK_KEYS.isdisjoint(raw)  # _mark writes only these keys (the projector's test too)
     mark = raw.get(UNKNOWN_PREFIX + path)
     if mark is None or key.startswith("has:"):
         return False

@@ -37,6 +37,9 @@ from sanctions.rulebook.compiler import _Compiler, _did_you_mean, _spec_error
 
 
 MAX_FILE_BYTES = 1_000_000
+MAX_RULES = 2_000
+
+
 class _SafeLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """libyaml's safe loader (same safety: no Python tags; ten times faster), refusing a key given twice in one
     mapping: YAML keeps the last silently, so a rule whose ``outcome`` or ``in_force`` was written twice would be
@@ -58,10 +61,6 @@ class _SafeLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignor
                     "key is ambiguous, so it is refused", key_node.start_mark)
             seen[key] = key_node.start_mark.line
         return super().construct_mapping(node, deep=deep)
-
-
-_SAFE_LOADER = _SafeLoader
-MAX_RULES = 2_000
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -115,7 +114,7 @@ def _read_yaml(path: Path, label: str, data: bytes | None = None) -> Any:
     except UnicodeDecodeError as err:
         raise InvalidRule(f"not UTF-8 text ({err.reason} at byte {err.start})", file=label) from None
     try:
-        return yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
+        return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
